@@ -1,0 +1,5 @@
+import sys
+
+from sigverify.cli.main import main
+
+sys.exit(main())

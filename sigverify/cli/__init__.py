@@ -1,0 +1,1 @@
+"""The command line: one module per subcommand in ``commands/``, no logic of its own."""

@@ -1,0 +1,23 @@
+"""sigverify verify CUSTOMER_ID IMAGE"""
+
+from __future__ import annotations
+
+
+def add_parser(subparsers, common) -> None:
+    p = subparsers.add_parser("verify", parents=[common], help="verify a signature or cheque against a customer")
+    p.add_argument("customer_id")
+    p.add_argument("image", help="a signature crop or a whole cheque")
+    p.add_argument("--box", type=int, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
+                   help="use this signature box instead of finding it")
+    p.set_defaults(handler=run)
+
+
+def run(args, ctx) -> int:
+    result = ctx.verifier.verify(args.customer_id, args.image, box=tuple(args.box) if args.box else None,
+                                 user=ctx.user)
+    t = result.thresholds
+    box = f", signature box {list(result.box)}" if result.box else ""
+    ctx.emit(result.to_dict(),
+             f"{result.decision.label}: score {result.score:.3f} (match >= {t.accept:.3f}, "
+             f"no match < {t.reject:.3f}){box}")
+    return 0

@@ -1,0 +1,73 @@
+"""``sigverify`` entry point: parse, dispatch to a command module, turn errors into messages."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+from .. import __version__
+from ..core.engine import DEVICES, ModelError
+from ..core.imaging import ImageLoadError
+from ..core.normalize import NoInkError
+from ..core.store import StoreError, UnknownCustomerError
+from ..core.verify import NoSignatureError
+from . import commands
+from .context import CliContext
+
+# error type -> exit code; the message itself is the exception's text
+EXIT_CODES: dict[type, int] = {
+    UnknownCustomerError: 3,
+    ImageLoadError: 4,
+    NoSignatureError: 5,
+    NoInkError: 5,
+    ModelError: 6,
+    StoreError: 7,
+}
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user data folder)")
+    common.add_argument("--model", metavar="PATH", help="ONNX model file (default: the bundled model)")
+    common.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
+    common.add_argument("--json", action="store_true", help="one JSON object per result on stdout")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sigverify", description="Offline handwritten-signature verification.")
+    parser.add_argument("--version", action="version", version=f"sigverify {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = common_options()
+    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
+        module.add_parser(subparsers, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    ctx = CliContext(args)
+    try:
+        return int(args.handler(args, ctx) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except tuple(EXIT_CODES) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CODES[next(t for t in EXIT_CODES if isinstance(exc, t))]
+    except (KeyError, ValueError, PermissionError) as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,469 @@
+"""The reference store: customers, reference signatures, verifications, users, audit, batches.
+
+SQLAlchemy Core over an embedded SQLite file by default (``--db`` takes any SQLAlchemy URL,
+so PostgreSQL can follow). Every change runs in one transaction. The schema is versioned;
+``migrate`` brings an older file up to date. Biometric columns (reference image bytes,
+normalised image, embedding) pass through ``self.cipher`` so they can be encrypted at rest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+SCHEMA_VERSION = 1
+LOCK_RETRIES = 3
+
+metadata = MetaData()
+
+schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
+
+customers = Table(
+    "customers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", String(128), nullable=False, unique=True),
+    Column("name", String(256)),
+    Column("account", String(64), index=True),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(128)),
+)
+
+references = Table(
+    "reference_signatures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_pk", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("file_name", String(1024)),
+    Column("image_sha256", String(64), nullable=False),
+    Column("image_bytes", LargeBinary, nullable=False),  # the uploaded file, via cipher
+    Column("box", String(64)),  # JSON [x1, y1, x2, y2] of the crop inside image_bytes
+    Column("normalized_png", LargeBinary, nullable=False),  # via cipher
+    Column("embedding", LargeBinary, nullable=False),  # float32 bytes, via cipher
+    Column("model_version", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(128)),
+    Column("removed_at", String(32)),
+    Column("removed_by", String(128)),
+    Column("removal_reason", Text),
+)
+
+verifications = Table(
+    "verifications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", String(128), nullable=False, index=True),
+    Column("file_name", String(1024)),
+    Column("file_sha256", String(64)),
+    Column("box", String(64)),
+    Column("score", Float),
+    Column("decision", String(16)),
+    Column("reference_scores", Text),
+    Column("thresholds", Text),
+    Column("model_version", String(64)),
+    Column("providers", String(256)),
+    Column("user", String(128)),
+    Column("created_at", String(32), nullable=False),
+    Column("final_decision", String(32)),
+    Column("final_by", String(128)),
+    Column("final_at", String(32)),
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(128), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("disabled", Integer, nullable=False, default=0),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", String(32), nullable=False),
+    Column("user", String(128)),
+    Column("action", String(64), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+batch_runs = Table(
+    "batch_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(2048), nullable=False),
+    Column("options", Text),
+    Column("status", String(16), nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+    Column("user", String(128)),
+)
+
+batch_items = Table(
+    "batch_items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("batch_runs.id"), nullable=False, index=True),
+    Column("item_key", String(2048), nullable=False),
+    Column("customer_id", String(128)),
+    Column("score", Float),
+    Column("decision", String(16)),
+    Column("reference_id", Integer),
+    Column("box", String(64)),
+    Column("error", Text),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("run_id", "item_key"),
+)
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or written; the message says why in words."""
+
+
+class UnknownCustomerError(KeyError):
+    def __str__(self) -> str:
+        return f"unknown customer {self.args[0]!r}: no such customer in the reference store"
+
+
+class PlainCipher:
+    """No encryption (tests, or a deployment that encrypts the disk instead)."""
+
+    def encrypt(self, data: bytes) -> bytes:
+        return data
+
+    def decrypt(self, data: bytes) -> bytes:
+        return data
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def default_db_url() -> str:
+    folder = Path(platformdirs.user_data_dir("sigverify", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'sigverify.db'}"
+
+
+@dataclass(frozen=True)
+class Customer:
+    pk: int
+    customer_id: str
+    name: str | None
+    account: str | None
+    created_at: str
+    reference_count: int = 0
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: int
+    customer_id: str
+    file_name: str | None
+    image_sha256: str
+    box: tuple[int, int, int, int] | None
+    embedding: np.ndarray
+    model_version: str
+    created_at: str
+    created_by: str | None
+    removed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class NewReference:
+    file_name: str
+    image_sha256: str
+    image_bytes: bytes
+    box: tuple[int, int, int, int] | None
+    normalized_png: bytes
+    embedding: np.ndarray
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: readers never block the writer; a crash never leaves a half-written page
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=1000")
+    cursor.close()
+
+
+def _is_locked(exc: Exception) -> bool:
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+class Store:
+    def __init__(self, url: str | None = None, cipher=None):
+        self.url = url or default_db_url()
+        self.cipher = cipher or PlainCipher()
+        try:
+            self.engine: Engine = create_engine(self.url, future=True)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"cannot open database {self.url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._ensure_sqlite_folder()
+        self.migrate()
+
+    def _ensure_sqlite_folder(self) -> None:
+        database = self.engine.url.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def location(self) -> str:
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        return str(database) if database else self.engine.url.render_as_string(hide_password=True)
+
+    def _store_error(self, exc: Exception) -> StoreError:
+        if _is_locked(exc):
+            return StoreError(
+                f"the database {self.location} is locked by another program; try again in a moment"
+            )
+        return StoreError(f"database error in {self.location}: {getattr(exc, 'orig', exc)}")
+
+    def run(self, work: Callable):
+        """Run ``work(conn)`` in a transaction, retrying the whole unit if the database is locked."""
+        last: Exception | None = None
+        for attempt in range(LOCK_RETRIES):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except (OperationalError, DBAPIError) as exc:
+                last = exc
+                if not _is_locked(exc):
+                    break
+                time.sleep(0.2 * (attempt + 1))
+        raise self._store_error(last) from last
+
+    # --- schema -------------------------------------------------------------------------
+    def migrate(self) -> None:
+        def work(conn):
+            metadata.create_all(conn, tables=[schema_version])
+            current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"database {self.location} has schema {current}, newer than this sigverify ({SCHEMA_VERSION})"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[version](conn)
+                conn.execute(insert(schema_version).values(version=version))
+
+        self.run(work)
+
+    def schema_version(self) -> int:
+        return self.run(lambda conn: conn.execute(select(func.max(schema_version.c.version))).scalar())
+
+    # --- customers ----------------------------------------------------------------------
+    def add_customer(self, customer_id: str, name: str | None = None, account: str | None = None,
+                     user: str | None = None, conn=None) -> Customer:
+        def work(c):
+            existing = self._customer_row(c, customer_id)
+            if existing is not None:
+                return existing
+            c.execute(insert(customers).values(customer_id=customer_id, name=name, account=account,
+                                               created_at=now_iso(), created_by=user))
+            return self._customer_row(c, customer_id)
+
+        row = work(conn) if conn is not None else self.run(work)
+        return self._to_customer(row)
+
+    def update_customer(self, customer_id: str, name: str | None = None, account: str | None = None) -> None:
+        values = {k: v for k, v in (("name", name), ("account", account)) if v is not None}
+        if values:
+            self.run(lambda c: c.execute(update(customers).where(customers.c.customer_id == customer_id)
+                                         .values(**values)))
+
+    @staticmethod
+    def _customer_row(conn, customer_id: str):
+        return conn.execute(select(customers).where(customers.c.customer_id == customer_id)).first()
+
+    @staticmethod
+    def _to_customer(row, count: int = 0) -> Customer:
+        return Customer(row.id, row.customer_id, row.name, row.account, row.created_at, count)
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        row = self.run(lambda c: self._customer_row(c, customer_id))
+        return self._to_customer(row) if row is not None else None
+
+    def require_customer(self, customer_id: str) -> Customer:
+        customer = self.get_customer(customer_id)
+        if customer is None:
+            raise UnknownCustomerError(customer_id)
+        return customer
+
+    def find_customer_by_account(self, account: str) -> Customer | None:
+        row = self.run(lambda c: c.execute(select(customers).where(customers.c.account == account)).first())
+        return self._to_customer(row) if row is not None else None
+
+    def list_customers(self, search: str | None = None) -> list[Customer]:
+        active = (select(references.c.customer_pk, func.count().label("n"))
+                  .where(references.c.removed_at.is_(None)).group_by(references.c.customer_pk).subquery())
+        query = (select(customers, func.coalesce(active.c.n, 0).label("n"))
+                 .outerjoin(active, active.c.customer_pk == customers.c.id).order_by(customers.c.customer_id))
+        if search:
+            pattern = f"%{search}%"
+            query = query.where(customers.c.customer_id.ilike(pattern) | customers.c.name.ilike(pattern))
+        rows = self.run(lambda c: c.execute(query).all())
+        return [self._to_customer(row, row.n) for row in rows]
+
+    # --- references ---------------------------------------------------------------------
+    def add_references(self, customer_id: str, new: list[NewReference], model_version: str,
+                       user: str | None = None, name: str | None = None,
+                       on_commit: Callable | None = None) -> list[int]:
+        """Create the customer if needed and add every reference, all or nothing."""
+
+        def work(conn):
+            customer = self.add_customer(customer_id, name=name, user=user, conn=conn)
+            ids = []
+            for ref in new:
+                result = conn.execute(insert(references).values(
+                    customer_pk=customer.pk, file_name=ref.file_name, image_sha256=ref.image_sha256,
+                    image_bytes=self.cipher.encrypt(ref.image_bytes),
+                    box=json.dumps(list(ref.box)) if ref.box else None,
+                    normalized_png=self.cipher.encrypt(ref.normalized_png),
+                    embedding=self.cipher.encrypt(np.asarray(ref.embedding, np.float32).tobytes()),
+                    model_version=model_version, created_at=now_iso(), created_by=user,
+                ))
+                ids.append(result.inserted_primary_key[0])
+            if on_commit is not None:
+                on_commit(conn, customer, ids)  # e.g. the audit record, in the same transaction
+            return ids
+
+        return self.run(work)
+
+    def references_for(self, customer_id: str, include_removed: bool = False) -> list[Reference]:
+        query = (select(references, customers.c.customer_id)
+                 .join(customers, customers.c.id == references.c.customer_pk)
+                 .where(customers.c.customer_id == customer_id).order_by(references.c.id))
+        if not include_removed:
+            query = query.where(references.c.removed_at.is_(None))
+        rows = self.run(lambda c: c.execute(query).all())
+        return [self._to_reference(row) for row in rows]
+
+    def _to_reference(self, row) -> Reference:
+        embedding = np.frombuffer(self.cipher.decrypt(row.embedding), dtype=np.float32).copy()
+        return Reference(row.id, row.customer_id, row.file_name, row.image_sha256,
+                         tuple(json.loads(row.box)) if row.box else None, embedding, row.model_version,
+                         row.created_at, row.created_by, row.removed_at)
+
+    def reference_images(self, reference_id: int) -> tuple[bytes, bytes]:
+        """(original file bytes, normalised PNG bytes), decrypted."""
+        row = self.run(lambda c: c.execute(select(references.c.image_bytes, references.c.normalized_png)
+                                           .where(references.c.id == reference_id)).first())
+        if row is None:
+            raise KeyError(f"no reference signature {reference_id}")
+        return self.cipher.decrypt(row.image_bytes), self.cipher.decrypt(row.normalized_png)
+
+    def remove_reference(self, reference_id: int, user: str | None, reason: str = "",
+                         on_commit: Callable | None = None) -> None:
+        """Soft delete: the row stays for the history, it no longer takes part in verification."""
+
+        def work(conn):
+            result = conn.execute(update(references)
+                                  .where(references.c.id == reference_id, references.c.removed_at.is_(None))
+                                  .values(removed_at=now_iso(), removed_by=user, removal_reason=reason))
+            if result.rowcount != 1:
+                raise KeyError(f"no active reference signature {reference_id}")
+            if on_commit is not None:
+                on_commit(conn)
+
+        self.run(work)
+
+    def stale_references(self, model_version: str) -> list[tuple[int, bytes, tuple | None]]:
+        """Active references embedded by another model version: (id, original bytes, box)."""
+        rows = self.run(lambda c: c.execute(
+            select(references.c.id, references.c.image_bytes, references.c.box)
+            .where(references.c.removed_at.is_(None), references.c.model_version != model_version)).all())
+        return [(r.id, self.cipher.decrypt(r.image_bytes), tuple(json.loads(r.box)) if r.box else None)
+                for r in rows]
+
+    def replace_embeddings(self, updates: list[tuple[int, np.ndarray, bytes]], model_version: str) -> None:
+        """New (embedding, normalised PNG) per reference id, all in one transaction."""
+
+        def work(conn):
+            for ref_id, embedding, png in updates:
+                conn.execute(update(references).where(references.c.id == ref_id).values(
+                    embedding=self.cipher.encrypt(np.asarray(embedding, np.float32).tobytes()),
+                    normalized_png=self.cipher.encrypt(png), model_version=model_version))
+
+        self.run(work)
+
+    # --- verification records -----------------------------------------------------------
+    def record_verification(self, values: dict, on_commit: Callable | None = None) -> int:
+        def work(conn):
+            row_id = conn.execute(insert(verifications).values(created_at=now_iso(), **values)) \
+                .inserted_primary_key[0]
+            if on_commit is not None:
+                on_commit(conn, row_id)
+            return row_id
+
+        return self.run(work)
+
+    def set_final_decision(self, verification_id: int, final: str, user: str | None,
+                           on_commit: Callable | None = None) -> None:
+        def work(conn):
+            result = conn.execute(update(verifications).where(verifications.c.id == verification_id)
+                                  .values(final_decision=final, final_by=user, final_at=now_iso()))
+            if result.rowcount != 1:
+                raise KeyError(f"no verification record {verification_id}")
+            if on_commit is not None:
+                on_commit(conn)
+
+        self.run(work)
+
+    def verification(self, verification_id: int):
+        return self.run(lambda c: c.execute(select(verifications)
+                                            .where(verifications.c.id == verification_id)).first())
+
+    # --- settings -----------------------------------------------------------------------
+    def get_setting(self, key: str, default=None):
+        row = self.run(lambda c: c.execute(select(settings.c.value).where(settings.c.key == key)).first())
+        return json.loads(row.value) if row else default
+
+    def set_setting(self, key: str, value, conn=None) -> None:
+        def work(c):
+            c.execute(settings.delete().where(settings.c.key == key))
+            c.execute(insert(settings).values(key=key, value=json.dumps(value)))
+
+        work(conn) if conn is not None else self.run(work)
+
+
+def _migrate_to_1(conn) -> None:
+    metadata.create_all(conn, tables=[customers, references, verifications, settings, users, audit_log,
+                                      batch_runs, batch_items])
+
+
+MIGRATIONS: dict[int, Callable] = {1: _migrate_to_1}

@@ -1,0 +1,76 @@
+"""Shared fixtures: everything generated here, nothing downloaded; settings and DB per test."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+# Qt tests run without a screen; set before any Qt import
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from model_factory import build_test_model  # noqa: E402
+
+from sigverify.synth.signatures import SyntheticWriter  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def datasets_dir() -> Path:
+    return Path(os.environ.get("SIGVERIFY_DATASETS", REPO.parent / "shared" / "datasets"))
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    path = datasets_dir()
+    if not path.is_dir():
+        pytest.skip(f"real datasets not present at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def test_model(tmp_path_factory) -> Path:
+    return build_test_model(tmp_path_factory.mktemp("model") / "test.onnx")
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """No test reads or writes the real user's data folder, settings or keyring."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("SIGVERIFY_HOME", str(home / "sigverify"))
+    return home
+
+
+def write_signature(path: Path, writer_seed: int, sample_seed: int, forged: bool = False) -> Path:
+    rng = np.random.default_rng(sample_seed)
+    writer = SyntheticWriter(writer_seed)
+    image = writer.forgery(rng) if forged else writer.genuine(rng)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+    return path
+
+
+@pytest.fixture
+def signature_files(tmp_path):
+    """Three genuine signatures of writer A, one of writer B, a blank page."""
+    folder = tmp_path / "signatures"
+    files = {f"a{i}": write_signature(folder / f"a{i}.png", 11, 100 + i) for i in range(3)}
+    files["b0"] = write_signature(folder / "b0.png", 22, 200)
+    blank = folder / "blank.png"
+    cv2.imwrite(str(blank), np.full((120, 300), 250, np.uint8))
+    files["blank"] = blank
+    return files

@@ -1,0 +1,63 @@
+"""The CLI through its real entry point (a subprocess running the installed console script)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+
+def sigverify(*args, env=None, check=False):
+    exe = shutil.which("sigverify")
+    command = [exe] if exe else [sys.executable, "-m", "sigverify"]
+    result = subprocess.run([*command, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(result.stderr)
+    return result
+
+
+@pytest.fixture
+def common(test_model, db_url):
+    return ["--db", db_url, "--model", test_model, "--device", "cpu"]
+
+
+def test_register_then_verify_json(common, signature_files):
+    out = sigverify("register", "C-7", signature_files["a0"], signature_files["a1"], "--name", "Ann", "--json",
+                    *common, check=True)
+    registered = json.loads(out.stdout)
+    assert registered["customer_id"] == "C-7" and len(registered["reference_ids"]) == 2
+    out = sigverify("verify", "C-7", signature_files["a2"], "--json", *common, check=True)
+    result = json.loads(out.stdout)
+    assert set(result) >= {"customer_id", "score", "decision", "thresholds", "reference_scores", "model",
+                           "providers", "box"}
+    assert result["decision"] in ("match", "refer", "no_match")
+    assert result["providers"] == ["CPUExecutionProvider"] and result["box"] is None
+    listed = [json.loads(line) for line in sigverify("customers", "--json", *common, check=True).stdout.splitlines()]
+    assert listed == [{**listed[0], "customer_id": "C-7", "name": "Ann", "references": 2}]
+
+
+def test_errors_go_to_stderr_with_nonzero_exit(common, signature_files, tmp_path):
+    unknown = sigverify("verify", "nobody", signature_files["a0"], "--json", *common)
+    assert unknown.returncode != 0 and "unknown customer" in unknown.stderr and unknown.stdout == ""
+    blank = sigverify("register", "C-8", signature_files["blank"], *common)
+    assert blank.returncode != 0 and "no ink" in blank.stderr or "no signature" in blank.stderr
+    assert json.loads(sigverify("customers", "--json", *common).stdout or "null") is None  # nothing half-written
+    bad_model = tmp_path / "bad.onnx"
+    bad_model.write_bytes(b"not a model")
+    wrong = sigverify("info", "--db", common[1], "--model", bad_model)
+    assert wrong.returncode != 0 and "bad.onnx" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_info_names_providers_and_database(common):
+    out = json.loads(sigverify("info", "--json", *common, check=True).stdout)
+    assert out["providers"] == ["CPUExecutionProvider"] and out["device"] == "CPU"
+    assert out["model"]["version"] == "test-1" and out["database"].endswith("store.db")
+
+
+def test_thresholds_override(common):
+    out = json.loads(sigverify("thresholds", "--accept", "0.95", "--reject", "0.4", "--json", *common,
+                               check=True).stdout)
+    assert out == {"accept": 0.95, "reject": 0.4, "source": "administrator"}
