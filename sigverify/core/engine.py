@@ -90,7 +90,8 @@ def _providers_for(device: str) -> list:
 class Engine:
     """One loaded model. Thread-safe for ``embed`` (onnxruntime sessions are)."""
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "auto", warm_up: bool = True):
+    def __init__(self, model_path: str | Path | None = None, device: str = "auto", warm_up: bool = True,
+                 threads: int | None = None):
         if device not in DEVICES:
             raise ModelError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
         started = time.perf_counter()
@@ -99,6 +100,9 @@ class Engine:
         self.requested_device = device
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the fallback is reported by us, in words
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         # onnxruntime logs a red error when CUDA libraries are missing; we report the fallback in words
         ort.set_default_logger_severity(4)
         try:

@@ -1,0 +1,117 @@
+"""Benchmark: single verification latency and embedding throughput.
+
+    python bench/bench_verify.py [--model PATH] [--device cpu|cuda|auto] [--threads 1]
+
+Prints (1) model load + warm-up time, (2) one verification of a signature crop
+(load file + extraction's crop check + normalise + embed + compare against 3 references) p50/p95 after warm-up, with the
+share of each stage, and (3) embedding throughput at batch 1..256. Inputs are synthetic
+signatures written to PNG files, so the run needs no dataset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sigverify.core.engine import Engine, default_model_path
+from sigverify.core.extraction import find_signature
+from sigverify.core.imaging import load_image
+from sigverify.core.normalize import normalize_signature
+from sigverify.synth.signatures import SyntheticWriter
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def write_samples(folder: Path, count: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(count):
+        image = SyntheticWriter(i % 7).genuine(rng, height=int(rng.integers(80, 160)))
+        path = folder / f"sig{i}.png"
+        cv2.imwrite(str(path), image)
+        paths.append(path)
+    return paths
+
+
+def bench_single(engine: Engine, paths: list[Path], repeats: int) -> dict[str, list[float]]:
+    references = engine.embed(np.stack([normalize_signature(load_image(p).gray, engine.metadata.normalization)
+                                        for p in paths[:3]]))
+    stages: dict[str, list[float]] = {"load": [], "extract": [], "normalise": [], "embed": [], "compare": [],
+                                      "total": []}
+    for i in range(repeats):
+        path = paths[i % len(paths)]
+        t0 = time.perf_counter()
+        image = load_image(path)
+        t1 = time.perf_counter()
+        crop = find_signature(image.gray, image.dpi).crop  # decides "already a crop" for these inputs
+        t2 = time.perf_counter()
+        normalized = normalize_signature(crop, engine.metadata.normalization)
+        t3 = time.perf_counter()
+        embedding = engine.embed(normalized[None])[0]
+        t4 = time.perf_counter()
+        float((references @ embedding).max())
+        t5 = time.perf_counter()
+        for name, value in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0), strict=True):
+            stages[name].append(value * 1000)
+    return stages
+
+
+def bench_throughput(engine: Engine, batch_sizes: list[int], seconds: float) -> list[tuple[int, float, float]]:
+    h, w = engine.metadata.input_height, engine.metadata.input_width
+    rows = []
+    for batch in batch_sizes:
+        data = np.random.default_rng(batch).random((batch, h, w), dtype=np.float32)
+        engine.embed(data, batch_size=batch)  # warm this shape
+        runs, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds or runs < 2:
+            engine.embed(data, batch_size=batch)
+            runs += 1
+        elapsed = time.perf_counter() - started
+        rows.append((batch, runs * batch / elapsed, elapsed / runs * 1000))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=default_model_path())
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for onnxruntime (default 1 core)")
+    parser.add_argument("--repeats", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=1.5, help="time per batch size")
+    parser.add_argument("--batches", default="1,8,32,64,128,256")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    engine = Engine(args.model, device=args.device, threads=args.threads)
+    load_s = time.perf_counter() - started
+    meta = engine.metadata
+    print(f"model {args.model.name} version {meta.version}, input {meta.input_height}x{meta.input_width}, "
+          f"providers {engine.providers}, onnxruntime threads {args.threads}")
+    print(f"model load + warm-up: {load_s:.3f} s")
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_samples(Path(folder), 20)
+        bench_single(engine, paths, 20)  # warm-up
+        stages = bench_single(engine, paths, args.repeats)
+    print(f"\nsingle verification of a signature crop ({args.repeats} runs)")
+    print(f"{'stage':<10}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
+    for name, values in stages.items():
+        print(f"{name:<10}{percentile(values, 50):>10.2f}{percentile(values, 95):>10.2f}"
+              f"{statistics.fmean(values):>10.2f}")
+
+    print("\nembedding throughput")
+    print(f"{'batch':>6}{'images/s':>12}{'ms/batch':>12}")
+    for batch, rate, ms in bench_throughput(engine, [int(b) for b in args.batches.split(",")], args.seconds):
+        print(f"{batch:>6}{rate:>12.1f}{ms:>12.2f}")
+
+
+if __name__ == "__main__":
+    main()
