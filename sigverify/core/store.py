@@ -33,12 +33,14 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_RETRIES = 3
 
 metadata = MetaData()
@@ -143,6 +145,9 @@ batch_items = Table(
     Column("box", String(64)),
     Column("error", Text),
     Column("created_at", String(32), nullable=False),
+    # --- batch reports (schema 2; owner: core/batch.py) ---
+    Column("details", Text),  # JSON: file label, X9 fields, reference scores, thresholds, timings
+    Column("crop_png", LargeBinary),  # signature crop thumbnail for the HTML report, via cipher
     UniqueConstraint("run_id", "item_key"),
 )
 
@@ -466,4 +471,14 @@ def _migrate_to_1(conn) -> None:
                                       batch_runs, batch_items])
 
 
-MIGRATIONS: dict[int, Callable] = {1: _migrate_to_1}
+# --- schema 2: batch report columns (owner: core/batch.py) -----------------------------
+def _migrate_to_2(conn) -> None:
+    """Add batch_items.details and .crop_png; a file made by create_all at schema 1 already has them."""
+    present = {column["name"] for column in inspect(conn).get_columns("batch_items")}
+    for column in (batch_items.c.details, batch_items.c.crop_png):
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE batch_items ADD COLUMN {column.name} {kind}"))
+
+
+MIGRATIONS: dict[int, Callable] = {1: _migrate_to_1, 2: _migrate_to_2}
