@@ -1,0 +1,46 @@
+"""Users and roles, the permission guard, the chained audit trail, encryption at rest, model acceptance.
+
+Public API (stable; the GUI and CLI build on it):
+
+    from sigverify.core.security import (
+        Role, User, Permission, PermissionDenied, AuthenticationError, require,
+        UserService, AuditLog, ChainCheck, GuardedVerifier, guarded_verifier,
+        open_store, default_cipher, AesGcmCipher, CipherError,
+        accept_model, accepted_model_hashes, backup_database, integrity_check, bootstrap_user,
+    )
+
+    store = open_store(url)                      # encrypted reference data, key checked
+    users = UserService(store)
+    if users.needs_first_administrator():        # empty store: GUI shows the first-admin dialog
+        user = users.create_first_administrator(name, password)   # no login needed, audited
+    else:
+        user = users.authenticate(name, password) # AuthenticationError on a wrong name/password
+    engine = Engine(model, accepted_sha256=accepted_model_hashes(store))
+    verifier = guarded_verifier(engine, store, user)   # same method names as Verifier
+    verifier.verify(...); verifier.record_final_decision(...)   # clerk and administrator
+    verifier.register(...); verifier.remove_reference(...); verifier.set_thresholds(...)  # administrator
+    users.add_user(user, "bob", password, Role.CLERK)            # administrator
+    # refused actions raise PermissionDenied (a PermissionError) whose message says who may
+
+``user.can(Permission.REGISTER)`` lets a GUI grey out what the role may not do; the guard
+enforces it anyway. Every change is written with its audit record in one transaction.
+"""
+
+from __future__ import annotations
+
+from .audit import AuditLog, AuditRecord, ChainCheck, canonical_json
+from .backup import backup_database, integrity_check
+from .crypto import AesGcmCipher, CipherError, check_store_key, default_cipher, load_key, open_store
+from .guard import GuardedVerifier, guarded_verifier
+from .models import accept_model, accepted_model_hashes, accepted_models, revoke_model
+from .roles import ROLE_PERMISSIONS, AuthenticationError, Permission, PermissionDenied, Role, User, require
+from .users import MIN_PASSWORD_LENGTH, UserService, bootstrap_user
+
+__all__ = [
+    "ROLE_PERMISSIONS", "MIN_PASSWORD_LENGTH",
+    "AesGcmCipher", "AuditLog", "AuditRecord", "AuthenticationError", "ChainCheck", "CipherError",
+    "GuardedVerifier", "Permission", "PermissionDenied", "Role", "User", "UserService",
+    "accept_model", "accepted_model_hashes", "accepted_models", "backup_database", "bootstrap_user",
+    "canonical_json", "check_store_key", "default_cipher", "guarded_verifier", "integrity_check", "load_key",
+    "open_store", "require", "revoke_model",
+]

@@ -1,0 +1,144 @@
+"""The audit trail: append-only records, each chained to the one before by SHA-256.
+
+record hash = SHA-256(previous hash + canonical JSON of {id, created_at, user, action, details}).
+Changing, deleting or reordering any record breaks the chain from that record on, and
+``verify`` names the first one. What the chain cannot show alone: the newest records being cut
+off the end; ``verify`` therefore reports the head hash so it can be written down elsewhere.
+
+Records are written with the caller's connection, inside the caller's transaction, so an
+audited change and its record commit together or not at all. On SQLite the transaction has
+already written (it holds the write lock) when it reads the chain head, so two writers cannot
+both chain to the same record.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from ..store import Store, audit_log, now_iso
+
+GENESIS_HASH = "0" * 64
+CSV_FIELDS = ("id", "created_at", "user", "action", "details", "prev_hash", "hash")
+
+
+def canonical_json(value) -> str:
+    """One spelling per value: sorted keys, no spaces, UTF-8; ``str`` for anything else."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def record_hash(prev_hash: str, record_id: int, created_at: str, user: str | None, action: str,
+                details) -> str:
+    body = canonical_json({"id": record_id, "created_at": created_at, "user": user, "action": action,
+                           "details": details})
+    return hashlib.sha256((prev_hash + body).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    created_at: str
+    user: str | None
+    action: str
+    details: dict
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    records: int  # how many records were checked
+    head_hash: str  # hash of the last good record (GENESIS_HASH for an empty log)
+    first_bad_id: int | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "records": self.records, "head_hash": self.head_hash,
+                "first_bad_id": self.first_bad_id, "reason": self.reason}
+
+
+class AuditLog:
+    """Use an instance as the Verifier's ``audit`` hook: ``Verifier(engine, store, audit=AuditLog(store))``."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def __call__(self, conn, user: str | None, action: str, details: dict) -> int:
+        return self.append(conn, user, action, details)
+
+    def append(self, conn, user: str | None, action: str, details: dict) -> int:
+        """Write one record with ``conn`` (inside the caller's transaction); returns its id."""
+        last = conn.execute(select(audit_log.c.id, audit_log.c.hash)
+                            .order_by(audit_log.c.id.desc()).limit(1)).first()
+        prev_hash, record_id = (last.hash, last.id + 1) if last else (GENESIS_HASH, 1)
+        # stored as canonical text, so the hash can be recomputed from the row as it is
+        details = json.loads(canonical_json(details))
+        created_at = now_iso()
+        digest = record_hash(prev_hash, record_id, created_at, user, action, details)
+        conn.execute(insert(audit_log).values(id=record_id, created_at=created_at, user=user, action=action,
+                                              details=canonical_json(details), prev_hash=prev_hash,
+                                              hash=digest))
+        return record_id
+
+    def record(self, user: str | None, action: str, details: dict) -> int:
+        """A record on its own (e.g. a failed login): its own transaction."""
+        return self.store.run(lambda conn: self.append(conn, user, action, details))
+
+    def records(self, since_id: int = 0) -> Iterator[AuditRecord]:
+        """Every record in id order, read in pages so a long log never sits in memory at once."""
+        last_id, page = since_id, 1000
+        while True:
+            rows = self.store.run(lambda c, after=last_id: c.execute(
+                select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(page)).all())
+            for row in rows:
+                yield _to_record(row)
+            if len(rows) < page:
+                return
+            last_id = rows[-1].id
+
+    def verify(self) -> ChainCheck:
+        """Walk the chain; the first record whose link or content does not check out is reported."""
+        prev_hash, expected_id, count = GENESIS_HASH, 1, 0
+        for rec in self.records():
+            problem = _check_record(rec, prev_hash, expected_id)
+            if problem:
+                return ChainCheck(False, count, prev_hash, rec.id, problem)
+            prev_hash, expected_id, count = rec.hash, rec.id + 1, count + 1
+        return ChainCheck(True, count, prev_hash)
+
+    def export_csv(self, path: str | Path) -> int:
+        """All records to CSV (details as canonical JSON); returns the number written."""
+        count = 0
+        with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_FIELDS)
+            for rec in self.records():
+                writer.writerow([rec.id, rec.created_at, rec.user or "", rec.action, canonical_json(rec.details),
+                                 rec.prev_hash, rec.hash])
+                count += 1
+        return count
+
+
+def _to_record(row) -> AuditRecord:
+    try:
+        details = json.loads(row.details)
+    except (TypeError, ValueError):
+        details = {"<unreadable>": str(row.details)}  # verify() reports it as altered
+    return AuditRecord(row.id, row.created_at, row.user, row.action, details, row.prev_hash, row.hash)
+
+
+def _check_record(rec: AuditRecord, prev_hash: str, expected_id: int) -> str | None:
+    if rec.id != expected_id:
+        return f"record {expected_id} is missing (next record is {rec.id}): records were deleted"
+    if rec.prev_hash != prev_hash:
+        return f"record {rec.id} does not link to record {rec.id - 1}: a record before it was changed or deleted"
+    if record_hash(prev_hash, rec.id, rec.created_at, rec.user, rec.action, rec.details) != rec.hash:
+        return f"record {rec.id} was altered after it was written (its content does not match its hash)"
+    return None

@@ -1,0 +1,105 @@
+"""The permission guard around the Verifier: the one object the CLI, the GUI and batch act through.
+
+It has the Verifier's method names, so code written for a Verifier works unchanged; each
+method first asks ``require`` (roles.py) and then records the LOGGED-IN user, whatever ``user``
+argument a caller passes (kept only so the signatures match).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from ..engine import Engine
+from ..store import Store, customers
+from ..verify import Verifier
+from .audit import AuditLog
+from .roles import Permission, User, require
+
+
+class GuardedVerifier:
+    def __init__(self, verifier: Verifier, user: User):
+        if verifier.audit is None:
+            # a change without its audit record would be a hole in the trail
+            verifier.audit = AuditLog(verifier.store)
+        self._verifier = verifier
+        self.user = user
+
+    # --- read-only views (any logged-in user) -------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        return self._verifier.engine
+
+    @property
+    def store(self) -> Store:
+        """For reading (customers, references, records); changes go through the methods below."""
+        return self._verifier.store
+
+    @property
+    def audit(self):
+        return self._verifier.audit
+
+    @property
+    def model_version(self) -> str:
+        return self._verifier.model_version
+
+    def thresholds(self):
+        return self._verifier.thresholds()
+
+    def prepare(self, source, name=None, box=None):
+        return self._verifier.prepare(source, name, box)
+
+    # --- clerk and administrator --------------------------------------------------------------
+    def score(self, customer_id, embedding):
+        require(self.user, Permission.VERIFY)
+        return self._verifier.score(customer_id, embedding)
+
+    def verify(self, customer_id, source, name=None, box=None, user=None, record=True):
+        require(self.user, Permission.VERIFY)
+        return self._verifier.verify(customer_id, source, name=name, box=box, user=self.user.username,
+                                     record=record)
+
+    def verify_embedding(self, customer_id, prepared, embedding, user=None, record=True):
+        require(self.user, Permission.VERIFY)
+        return self._verifier.verify_embedding(customer_id, prepared, embedding, user=self.user.username,
+                                               record=record)
+
+    def record_final_decision(self, record_id, final, user=None):
+        require(self.user, Permission.FINAL_DECISION)
+        return self._verifier.record_final_decision(record_id, final, self.user.username)
+
+    def refresh_stale_embeddings(self) -> int:
+        # not a decision of the clerk's: it re-derives references after a model change that an
+        # administrator already made or accepted, so any logged-in user's start may trigger it
+        require(self.user, Permission.VERIFY)
+        return self._verifier.refresh_stale_embeddings()
+
+    # --- administrator only -------------------------------------------------------------------
+    def register(self, customer_id, sources, name=None, user=None):
+        require(self.user, Permission.REGISTER)
+        return self._verifier.register(customer_id, sources, name=name, user=self.user.username)
+
+    def update_customer(self, customer_id, name=None, account=None) -> None:
+        require(self.user, Permission.REGISTER)
+        store = self.store
+        store.require_customer(customer_id)
+
+        def work(conn):
+            values = {k: v for k, v in (("name", name), ("account", account)) if v is not None}
+            if values:
+                conn.execute(update(customers).where(customers.c.customer_id == customer_id).values(**values))
+                self.audit(conn, self.user.username, "update_customer", {"customer_id": customer_id, **values})
+
+        store.run(work)
+
+    def remove_reference(self, customer_id, reference_id, user=None, reason=""):
+        require(self.user, Permission.REMOVE_REFERENCE)
+        return self._verifier.remove_reference(customer_id, reference_id, self.user.username, reason)
+
+    def set_thresholds(self, accept, reject, user=None):
+        require(self.user, Permission.SET_THRESHOLDS)
+        return self._verifier.set_thresholds(accept, reject, self.user.username)
+
+
+def guarded_verifier(engine: Engine, store: Store, user: User) -> GuardedVerifier:
+    """A Verifier with the chained audit trail as its hook, behind the permission guard."""
+    return GuardedVerifier(Verifier(engine, store, audit=AuditLog(store)), user)
