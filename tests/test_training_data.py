@@ -1,0 +1,108 @@
+"""Readers, writer-disjoint splits, samplers and the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from sigverify.core.normalize import NormalizationParams  # noqa: E402
+from sigverify.synth.signatures import make_signature_set  # noqa: E402
+from training import data  # noqa: E402
+from training.samplers import WriterIndex, writer_batch  # noqa: E402
+
+DATASETS = data.datasets_root()
+
+
+def _write_generic(root: Path, writers: int = 4, per_writer: int = 4, forgeries: int = 2) -> None:
+    sets = make_signature_set(writers, per_writer, forgeries, seed=3)
+    for w, d in sets.items():
+        for kind in ("genuine", "forged"):
+            (root / w / kind).mkdir(parents=True, exist_ok=True)
+            for i, img in enumerate(d[kind]):
+                cv2.imwrite(str(root / w / kind / f"{i:02d}.png"), img)
+
+
+def test_generic_reader_and_cache(tmp_path, monkeypatch):
+    _write_generic(tmp_path / "gen")
+    samples = data.read_dataset(f"generic:{tmp_path / 'gen'}")
+    assert len(samples) == 4 * 6
+    assert sum(s.kind == "forged" for s in samples) == 8
+    assert len(data.writers_of(samples)) == 4
+    monkeypatch.setenv("SIGVERIFY_CACHE", str(tmp_path / "cache"))
+    params = NormalizationParams()
+    first = data.cached_dataset(f"generic:{tmp_path / 'gen'}", params, progress=False)
+    assert first.images.shape == (24, params.height, params.width) and first.images.dtype == np.uint8
+    assert list((tmp_path / "cache").glob("*.npz"))
+    again = data.cached_dataset(f"generic:{tmp_path / 'gen'}", params, progress=False)
+    assert np.array_equal(first.images, again.images) and first.samples == again.samples
+
+
+def test_cedar_reader_layout(tmp_path):
+    for sub, prefix in (("full_org", "original"), ("full_forg", "forgeries")):
+        (tmp_path / sub).mkdir()
+        for w in (1, 12):
+            for n in (1, 2):
+                (tmp_path / sub / f"{prefix}_{w}_{n}.png").write_bytes(b"")
+    samples = data.read_cedar(tmp_path)
+    assert len(samples) == 8
+    assert {s.writer for s in samples} == {"cedar:001", "cedar:012"}
+    assert sum(s.kind == "genuine" for s in samples) == 4
+
+
+def test_sigcomp_reader_layout(tmp_path):
+    (tmp_path / "data" / "forged").mkdir(parents=True)
+    for name in ("001001_000.png", "001001_001.png", "002002_000.png"):
+        (tmp_path / "data" / name).write_bytes(b"")
+    (tmp_path / "data" / "forged" / "021001_000.png").write_bytes(b"")
+    samples = data.read_sigcomp2009(tmp_path)
+    forged = [s for s in samples if s.kind == "forged"]
+    assert len(samples) == 4 and forged[0].writer == "nisdcc:001"
+
+
+def test_splits_are_writer_disjoint():
+    writers = [f"w{i}" for i in range(55)]
+    a, b, c = data.split_writers(writers, [11, 6, 38], seed=1)
+    assert len(a) == 11 and len(b) == 6 and len(c) == 38
+    assert not (set(a) & set(b) or set(a) & set(c) or set(b) & set(c))
+    folds = data.kfold_writers(writers, 5, seed=0)
+    assert sorted(w for f in folds for w in f) == sorted(writers)
+    assert all(len(f) == 11 for f in folds)
+
+
+def test_writer_batch_distinct_writers_and_skilled_negatives():
+    samples, imgs = [], []
+    for w in range(6):
+        for k in range(4):
+            samples.append(data.Sample(f"p{w}{k}", f"s:{w}", "genuine"))
+        for k in range(2):
+            samples.append(data.Sample(f"f{w}{k}", f"s:{w}", "forged"))
+    imgs = np.zeros((len(samples), 2, 2), np.uint8)
+    ds = data.ImageSet(imgs, samples)
+    idx = WriterIndex.build(ds)
+    b = writer_batch(idx, 5, np.random.default_rng(0))
+    wa = [samples[i].writer for i in b.anchor]
+    assert len(set(wa)) == 5
+    assert all(samples[i].writer == w for i, w in zip(b.positive, wa, strict=True))
+    assert all(i != j for i, j in zip(b.anchor, b.positive, strict=True))
+    assert all(samples[i].kind == "forged" and samples[i].writer == w
+               for i, w in zip(b.negative, wa, strict=True))
+    b2 = writer_batch(idx, 5, np.random.default_rng(0), skilled_fraction=0.0)
+    assert all(samples[i].kind == "genuine" and samples[i].writer != samples[a].writer
+               for i, a in zip(b2.negative, b2.anchor, strict=True))
+
+
+@pytest.mark.skipif(not (DATASETS / "cedar").is_dir(), reason=f"CEDAR not found under {DATASETS}")
+def test_real_cedar_counts():
+    samples = data.read_dataset("cedar")
+    assert len(samples) == 2640 and len(data.writers_of(samples)) == 55
+
+
+@pytest.mark.skipif(not (DATASETS / "nisdcc-preview").is_dir(), reason=f"nisdcc-preview not found under {DATASETS}")
+def test_real_nisdcc_counts():
+    samples = data.read_dataset("nisdcc-preview")
+    assert len(data.writers_of(samples)) == 12 and sum(s.kind == "forged" for s in samples) == 60

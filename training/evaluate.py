@@ -1,0 +1,93 @@
+"""Evaluation per issue 3 item 5: K references per writer, best-reference score, skilled and
+random forgeries, EER / FRR@FAR1% / AUC, fixed thresholds from validation, PNG curves."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sigverify.core import metrics
+
+from .data import ImageSet
+
+
+def evaluate_embeddings(data: ImageSet, emb: np.ndarray, references: Sequence[int], seed: int = 0,
+                        tau: float | None = None) -> tuple[dict, dict[int, metrics.ProtocolScores]]:
+    """{"k1": report dict, "k5": ...} and the raw scores per K (writers with too few genuine
+    signatures for K references are left out and not counted)."""
+    out, raw = {}, {}
+    for k in references:
+        sc = metrics.protocol_scores(emb, [s.writer for s in data.samples],
+                                     [s.kind == "genuine" for s in data.samples], k, seed)
+        if sc.writers == 0 or sc.genuine.size == 0:
+            continue
+        out[f"k{k}"] = metrics.report(sc, tau).to_dict()
+        raw[k] = sc
+    return out, raw
+
+
+def save_curves(scores: dict[str, metrics.ProtocolScores], out_prefix: Path, title: str = "") -> list[Path]:
+    """ROC, DET and score histograms for each named protocol run -> PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    fig, (ax_roc, ax_det) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for name, sc in scores.items():
+        for kind, imp in (("skilled", sc.skilled), ("random", sc.random)):
+            if not imp.size:
+                continue
+            far, frr = metrics.det_points(sc.genuine, imp)
+            label = f"{name} {kind} (EER {metrics.eer(sc.genuine, imp)[0]:.1%})"
+            ax_roc.plot(far, 1 - frr, label=label)
+            ax_det.plot(np.clip(far, 1e-4, 1), np.clip(frr, 1e-4, 1), label=label)
+    ax_roc.set(xlabel="FAR", ylabel="1 - FRR", title=f"ROC {title}", xlim=(0, 1), ylim=(0, 1))
+    ax_det.set(xlabel="FAR", ylabel="FRR", title=f"DET {title}", xscale="log", yscale="log",
+               xlim=(1e-3, 1), ylim=(1e-3, 1))
+    for ax in (ax_roc, ax_det):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    p = out_prefix.with_name(out_prefix.name + "_roc_det.png")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+    fig, axes = plt.subplots(1, len(scores), figsize=(5 * len(scores), 3.6), squeeze=False)
+    for ax, (name, sc) in zip(axes[0], scores.items(), strict=True):
+        bins = np.linspace(-1, 1, 81)
+        ax.hist(sc.genuine, bins, alpha=0.6, density=True, label="genuine")
+        if sc.skilled.size:
+            ax.hist(sc.skilled, bins, alpha=0.6, density=True, label="skilled forgery")
+        ax.hist(sc.random, bins, alpha=0.4, density=True, label="random forgery")
+        ax.set(title=f"{name} {title}", xlabel="best-reference cosine score")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    p = out_prefix.with_name(out_prefix.name + "_hist.png")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+    return paths
+
+
+def evaluate_named_sets(embed_fn: Callable[[np.ndarray], np.ndarray], sets: dict[str, ImageSet],
+                        references: Sequence[int], tau: float | None, out_dir: Path | None,
+                        seed: int = 0) -> dict:
+    """Evaluate several named sets; optional PNG curves and a JSON under out_dir."""
+    results = {}
+    for name, data in sets.items():
+        if not len(data.samples):
+            continue
+        emb = embed_fn(data.images)
+        res, raw = evaluate_embeddings(data, emb, references, seed, tau)
+        results[name] = res
+        if out_dir is not None and raw:
+            save_curves({f"K={k}": sc for k, sc in raw.items()}, out_dir / name.replace(":", "_"), name)
+    if out_dir is not None:
+        (out_dir / "evaluation.json").write_text(json.dumps(results, indent=1))
+    return results

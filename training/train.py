@@ -1,0 +1,154 @@
+"""The training loop: writer-batch sampling, the configured loss, per-epoch validation EER,
+plain-dict checkpoints (torch.load(weights_only=True)) and resume."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sigverify.core import metrics
+
+from . import losses
+from .augment import augment_batch
+from .data import ImageSet
+from .embed import embed_images, protocol
+from .model import PairHead, build_model
+from .samplers import WriterIndex, writer_batch
+
+
+def pick_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+@dataclass
+class TrainResult:
+    model: torch.nn.Module
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = -1
+    best_val: float = float("inf")
+
+
+def _loss(cfg: dict, emb: torch.Tensor, b: int, head: PairHead | None) -> torch.Tensor:
+    a, p, n = emb[:b], emb[b : 2 * b], emb[2 * b :]
+    name = cfg["name"]
+    margin = float(cfg.get("margin", 0.25))
+    if name == "batch_hard":
+        extra = n if cfg.get("use_forgeries", True) else None
+        return losses.batch_hard_cosine_loss(a, p, margin, extra_negatives=extra)
+    if name == "triplet_l2":
+        return losses.triplet_l2_loss(a, p, n, margin)
+    # pair losses: (a,p) same; (a,n) and (a, p of another writer) different
+    x1 = torch.cat([a, a, a])
+    x2 = torch.cat([p, n, p.roll(1, dims=0)])
+    same = torch.cat([torch.ones(b), torch.zeros(2 * b)]).to(emb.device)
+    if name == "contrastive":
+        return losses.contrastive_loss(x1, x2, same, margin=margin)
+    if name == "logistic":
+        assert head is not None
+        return losses.logistic_pair_loss(head(x1, x2), same)
+    raise ValueError(f"unknown loss {name!r}")
+
+
+def validate(model: torch.nn.Module, val: ImageSet, device: str, seed: int = 0) -> dict:
+    emb = embed_images(model, val.images, device)
+    sc = protocol(val, emb, references=1, seed=seed)
+    e_s = metrics.eer(sc.genuine, sc.skilled)[0] if sc.skilled.size else float("nan")
+    e_r = metrics.eer(sc.genuine, sc.random)[0]
+    return {"val_eer_skilled": e_s, "val_eer_random": e_r}
+
+
+def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Path,
+          resume: bool = False, progress: bool = True) -> TrainResult:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(int(cfg["seed"]))
+    torch.set_num_threads(int(cfg.get("threads", 2)))
+    device = pick_device(cfg.get("device", "auto"))
+    model = build_model(cfg["model"]).to(device)
+    head = PairHead(model.embedding_size).to(device) if cfg["loss"]["name"] == "logistic" else None
+    params = list(model.parameters()) + (list(head.parameters()) if head else [])
+    oc = cfg["optim"]
+    opt = torch.optim.AdamW(params, lr=float(oc["lr"]), weight_decay=float(oc["weight_decay"]))
+    epochs, steps = int(oc["epochs"]), int(oc["steps_per_epoch"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(oc["lr"]), total_steps=epochs * steps,
+                                                pct_start=0.15)
+    result = TrainResult(model)
+    start_epoch = 0
+    best_state = None
+    ckpt_path = out_dir / "last.pt"
+    if resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=device, weights_only=True)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        if head and ck.get("head"):
+            head.load_state_dict(ck["head"])
+        start_epoch = int(ck["epoch"]) + 1
+        result.history = json.loads(ck["history"])
+        result.best_epoch, result.best_val = int(ck["best_epoch"]), float(ck["best_val"])
+        best_path = out_dir / "best.pt"
+        if best_path.exists():
+            best_state = torch.load(best_path, map_location="cpu", weights_only=True)["model"]
+    index = WriterIndex.build(train_set)
+    rng = np.random.default_rng(int(cfg["seed"]) + 1000 * start_epoch)
+    gen = torch.Generator().manual_seed(int(cfg["seed"]) + start_epoch)
+    images = torch.from_numpy(train_set.images)  # uint8, shared, no copy
+    b = int(oc["batch_writers"])
+    for epoch in range(start_epoch, epochs):
+        model.train()
+        t0 = time.time()
+        total = 0.0
+        bar = range(steps)
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(bar, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
+        for _ in bar:
+            batch = writer_batch(index, b, rng, float(cfg["loss"].get("skilled_fraction", 1.0)))
+            idx = torch.from_numpy(np.concatenate([batch.anchor, batch.positive, batch.negative]))
+            x = images[idx].float().div_(255.0)[:, None]
+            x = augment_batch(x, gen, cfg.get("augment", {})).to(device)
+            emb = model(x)
+            loss = _loss(cfg["loss"], emb, len(batch.anchor), head)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        row = {"epoch": epoch + 1, "loss": total / steps, "seconds": round(time.time() - t0, 1)}
+        if val_set is not None and len(val_set.samples):
+            row.update(validate(model, val_set, device))
+            # model selection on validation writers only: skilled EER, random EER breaks ties
+            score = row["val_eer_skilled"] + 0.25 * row["val_eer_random"]
+            if not np.isfinite(score):
+                score = row["val_eer_random"]
+            if score <= result.best_val:
+                result.best_val, result.best_epoch = float(score), epoch + 1
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                torch.save({"model": best_state, "epoch": epoch, "model_cfg": json.dumps(cfg["model"])},
+                           out_dir / "best.pt")
+        result.history.append(row)
+        print(json.dumps(row), flush=True)
+        torch.save(
+            {
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "head": head.state_dict() if head else {}, "epoch": epoch, "history": json.dumps(result.history),
+                "best_epoch": result.best_epoch, "best_val": result.best_val,
+                "model_cfg": json.dumps(cfg["model"]),
+            },
+            ckpt_path,
+        )
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    elif val_set is None or not len(val_set.samples):
+        torch.save({"model": model.state_dict(), "epoch": epochs - 1, "model_cfg": json.dumps(cfg["model"])},
+                   out_dir / "best.pt")
+    (out_dir / "history.json").write_text(json.dumps(result.history, indent=1))
+    model.eval()
+    return result
