@@ -1,0 +1,83 @@
+"""Start the desktop app: logging to the user's data folder, settings, the window, the model load."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from .. import __version__
+from ..core.store import StoreError
+from .context import AppContext, LaunchOptions, log_file, settings_file
+from .main_window import MainWindow
+from .theme import STYLE_SHEET
+from .workers import TaskRunner
+
+log = logging.getLogger("sigverify.gui")
+
+
+def setup_logging(path: Path | None = None) -> Path:
+    """Details (tracebacks included) go to a rotating log file, never onto the clerk's screen."""
+    path = path or log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger("sigverify")
+    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    return path
+
+
+def open_settings(path: Path | None = None) -> QSettings:
+    path = path or settings_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def install_excepthook() -> None:
+    """An unexpected error in a slot becomes a logged traceback and a plain message box."""
+
+    def hook(exc_type, exc, tb) -> None:
+        log.critical("unhandled error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        app = QApplication.instance()
+        if app is not None:
+            QMessageBox.critical(None, "sigverify", "sigverify hit an unexpected problem and may need a restart.\n"
+                                 f"The details are in {log_file()}.")
+
+    sys.excepthook = hook
+
+
+def create_window(options: LaunchOptions, settings: QSettings | None = None) -> MainWindow:
+    """Build context and window and start loading the model; the caller shows the window."""
+    runner = TaskRunner()
+    context = AppContext(runner, settings or open_settings(), options)
+    runner.setParent(context)
+    window = MainWindow(context)
+    context.setParent(window)
+    context.load_engine()
+    return window
+
+
+def run(options: LaunchOptions, argv: list[str] | None = None) -> int:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("sigverify")
+    app.setApplicationVersion(__version__)
+    app.setStyleSheet(STYLE_SHEET)
+    log_path = setup_logging()
+    install_excepthook()
+    log.info("sigverify %s GUI starting (log %s)", __version__, log_path)
+    try:
+        window = create_window(options)
+    except StoreError as exc:
+        log.error("cannot open the database: %s", exc)
+        QMessageBox.critical(None, "Database problem", f"{exc}\n\nThe details are in {log_path}.")
+        return 7
+    window.resize(1280, 800)
+    window.show()
+    return app.exec()

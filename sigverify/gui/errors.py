@@ -1,0 +1,96 @@
+"""Errors in words a clerk understands; the technical details go to the log file, never a traceback.
+
+``explain`` maps the core's exceptions to a title and a sentence; ``ErrorReporter`` logs the
+details and shows a non-blocking message box (``open()``, not ``exec()``), so a background
+result can still arrive and the tests can read the box without a nested event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from ..core.engine import ModelError
+from ..core.imaging import ImageLoadError
+from ..core.normalize import NoInkError
+from ..core.store import StoreError, UnknownCustomerError
+from ..core.verify import NoSignatureError
+from .context import log_file
+
+log = logging.getLogger("sigverify.gui")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    title: str
+    text: str
+    hint: str = ""
+
+
+def _permission_denied_types() -> tuple[type, ...]:
+    # security.py arrives from another engineer; until then PermissionError covers the idea
+    try:
+        from ..core.security import PermissionDenied  # type: ignore[attr-defined]
+    except ImportError:
+        return (PermissionError,)
+    return (PermissionDenied, PermissionError)
+
+
+def explain(exc: BaseException) -> Explanation:
+    """A title, a plain sentence and what to do next, for any exception the core raises."""
+    message = str(exc)
+    if isinstance(exc, UnknownCustomerError):
+        return Explanation("Unknown customer", f"There is no customer “{exc.args[0]}” in the reference store.",
+                           "Check the customer ID, or ask an administrator to register the customer.")
+    if isinstance(exc, ImageLoadError):
+        return Explanation("File cannot be read", message,
+                           "Scan the cheque again, or choose a PNG, JPEG or TIFF file.")
+    if isinstance(exc, NoSignatureError | NoInkError):
+        return Explanation("No signature found", message,
+                           "Drag the signature box over the signature, or use a clearer scan.")
+    if isinstance(exc, ModelError):
+        return Explanation("Model not available", message,
+                           "Choose the model file in Settings, or ask IT to reinstall sigverify.")
+    if isinstance(exc, StoreError):
+        return Explanation("Database problem", message, "Try again; if it persists, tell IT.")
+    if isinstance(exc, _permission_denied_types()):
+        return Explanation("Not allowed", message or "Your role does not allow this.",
+                           "Ask an administrator.")
+    if isinstance(exc, ValueError | KeyError):
+        return Explanation("Cannot do that", exc.args[0] if exc.args else message)
+    return Explanation("Something went wrong", "sigverify hit an unexpected problem.",
+                       f"The details are in the log file: {log_file()}")
+
+
+class ErrorReporter(QObject):
+    """Shows errors as message boxes; ``last`` and ``reported`` let tests assert on them."""
+
+    reported = Signal(object)  # Explanation
+
+    def __init__(self, parent_widget: QWidget | None = None):
+        super().__init__(parent_widget)
+        self.parent_widget = parent_widget
+        self.last: Explanation | None = None
+        self.dialog: QMessageBox | None = None
+
+    def report(self, exc: BaseException, details: str = "", action: str = "") -> Explanation:
+        explanation = explain(exc)
+        log.error("%s%s: %s\n%s", f"{action}: " if action else "", type(exc).__name__, exc, details or "")
+        self.show(explanation)
+        return explanation
+
+    def show(self, explanation: Explanation, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> None:
+        self.last = explanation
+        if self.dialog is not None:
+            self.dialog.close()
+        box = QMessageBox(icon, explanation.title, explanation.text, QMessageBox.StandardButton.Ok,
+                          self.parent_widget)
+        box.setObjectName("errorDialog")
+        if explanation.hint:
+            box.setInformativeText(explanation.hint)
+        self.dialog = box
+        box.open()  # window-modal but non-blocking
+        self.reported.emit(explanation)

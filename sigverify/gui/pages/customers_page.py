@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from .base import Page
+
+
+class CustomersPage(Page):
+    title = "Customers"

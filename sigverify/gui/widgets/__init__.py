@@ -1,0 +1,1 @@
+"""Reusable widgets: they show data and emit signals; none of them calls the core."""

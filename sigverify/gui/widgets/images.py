@@ -1,0 +1,31 @@
+"""numpy / PNG bytes -> QImage / QPixmap, copying so Qt never points into freed numpy memory."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage, QPixmap
+
+
+def qimage_from_array(array: np.ndarray) -> QImage:
+    """uint8 gray (H, W), uint8 RGB (H, W, 3) or float gray in 0..1 -> an owned QImage."""
+    if array.dtype != np.uint8:
+        array = np.clip(np.round(np.asarray(array, np.float32) * 255), 0, 255).astype(np.uint8)
+    array = np.ascontiguousarray(array)
+    height, width = array.shape[:2]
+    if array.ndim == 2:
+        image = QImage(array.data, width, height, array.strides[0], QImage.Format.Format_Grayscale8)
+    elif array.ndim == 3 and array.shape[2] == 3:
+        image = QImage(array.data, width, height, array.strides[0], QImage.Format.Format_RGB888)
+    else:
+        raise ValueError(f"cannot show an array of shape {array.shape}")
+    return image.copy()
+
+
+def pixmap_from_array(array: np.ndarray) -> QPixmap:
+    return QPixmap.fromImage(qimage_from_array(array))
+
+
+def pixmap_from_bytes(data: bytes) -> QPixmap:
+    pixmap = QPixmap()
+    pixmap.loadFromData(data)
+    return pixmap

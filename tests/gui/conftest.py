@@ -1,0 +1,60 @@
+"""GUI fixtures: a real MainWindow on an isolated database, settings file and model, offscreen.
+
+``tests/conftest.py`` sets QT_QPA_PLATFORM=offscreen and isolates HOME/XDG folders; here every
+test also gets its own QSettings file, and teardown checks that no worker thread is left.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gui_helpers import CUSTOMER
+
+from sigverify.core.engine import Engine
+from sigverify.core.store import Store
+from sigverify.core.verify import Verifier
+from sigverify.gui.app import create_window, open_settings
+from sigverify.gui.context import LaunchOptions
+from sigverify.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def gui_settings(tmp_path):
+    return open_settings(tmp_path / "config" / "gui.ini")
+
+
+@pytest.fixture
+def registered(test_model, db_url, signature_files) -> str:
+    """Customer C001 with two genuine references of writer A; C002 with writer B."""
+    verifier = Verifier(Engine(test_model, device="cpu"), Store(db_url))
+    verifier.register(CUSTOMER, [signature_files["a0"], signature_files["a1"]], name="Alice Example", user="admin")
+    verifier.register("C002", [signature_files["b0"]], name="Bob Other", user="admin")
+    return CUSTOMER
+
+
+@pytest.fixture
+def make_window(qtbot, test_model, db_url, gui_settings):
+    windows: list[MainWindow] = []
+
+    def make(model: Path | str | None = None, wait_engine: bool = True) -> MainWindow:
+        options = LaunchOptions(db=db_url, model=str(model or test_model), device="cpu")
+        window = create_window(options, gui_settings)
+        qtbot.addWidget(window)
+        window.resize(1280, 800)
+        window.show()
+        windows.append(window)
+        if wait_engine:
+            qtbot.waitUntil(lambda: window.context.engine is not None or window.context.engine_error is not None,
+                            timeout=15_000)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()  # closeEvent shuts the runner down and waits for its threads
+        assert window.runner.pool.activeThreadCount() == 0, "a worker thread outlived the window"
+
+
+@pytest.fixture
+def window(make_window) -> MainWindow:
+    return make_window()
