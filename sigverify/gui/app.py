@@ -12,8 +12,10 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from .. import __version__
+from ..core.security import User
 from ..core.store import StoreError
 from .context import AppContext, LaunchOptions, log_file, settings_file
+from .dialogs.login import LoginDialog
 from .main_window import MainWindow
 from .theme import STYLE_SHEET
 from .workers import TaskRunner
@@ -53,11 +55,16 @@ def install_excepthook() -> None:
     sys.excepthook = hook
 
 
-def create_window(options: LaunchOptions, settings: QSettings | None = None) -> MainWindow:
-    """Build context and window and start loading the model; the caller shows the window."""
+def create_context(options: LaunchOptions, settings: QSettings | None = None) -> AppContext:
     runner = TaskRunner()
     context = AppContext(runner, settings or open_settings(), options)
     runner.setParent(context)
+    return context
+
+
+def create_window(context: AppContext, user: User) -> MainWindow:
+    """The window for a signed-in user; the model starts loading at once, the caller shows it."""
+    context.set_user(user)
     window = MainWindow(context)
     context.setParent(window)
     context.load_engine()
@@ -73,11 +80,16 @@ def run(options: LaunchOptions, argv: list[str] | None = None) -> int:
     install_excepthook()
     log.info("sigverify %s GUI starting (log %s)", __version__, log_path)
     try:
-        window = create_window(options)
+        context = create_context(options)
     except StoreError as exc:
         log.error("cannot open the database: %s", exc)
         QMessageBox.critical(None, "Database problem", f"{exc}\n\nThe details are in {log_path}.")
         return 7
+    login = LoginDialog(context.users, options.user or "")
+    if login.exec() != LoginDialog.DialogCode.Accepted or login.user is None:
+        return 0
+    log.info("%s (%s) logged in", login.user.username, login.user.role.value)
+    window = create_window(context, login.user)
     window.resize(1280, 800)
     window.show()
     return app.exec()

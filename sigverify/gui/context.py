@@ -6,9 +6,7 @@ become a dialog, not a crash), so ``verifier`` is None until ``engine_ready`` fi
 
 from __future__ import annotations
 
-import getpass
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,14 +14,19 @@ import platformdirs
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from ..core.engine import Engine
-from ..core.store import Store
+from ..core.security import (
+    AuditLog,
+    GuardedVerifier,
+    Permission,
+    User,
+    UserService,
+    accepted_model_hashes,
+    open_store,
+)
 from ..core.verify import Verifier
 from .workers import TaskHandle, TaskRunner
 
 log = logging.getLogger(__name__)
-
-ADMINISTRATOR = "administrator"
-CLERK = "clerk"
 
 
 def data_folder() -> Path:
@@ -40,22 +43,13 @@ def settings_file() -> Path:
 
 
 @dataclass(frozen=True)
-class User:
-    name: str
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == ADMINISTRATOR
-
-
-@dataclass(frozen=True)
 class LaunchOptions:
     """The common command-line options; ``None`` means "use the saved setting or the default"."""
 
     db: str | None = None
     model: str | None = None
     device: str | None = None
+    user: str | None = None  # a name to put in the login dialog
 
 
 class AppContext(QObject):
@@ -66,17 +60,18 @@ class AppContext(QObject):
     user_changed = Signal(object)  # User
 
     def __init__(self, runner: TaskRunner, settings: QSettings, options: LaunchOptions | None = None,
-                 user: User | None = None, parent: QObject | None = None):
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.runner = runner
         self.settings = settings
         self.options = options or LaunchOptions()
-        self.store = Store(self.db_url)
+        # encrypted reference data, key checked: the same way the CLI opens it
+        self.store = open_store(self.db_url)
+        self.users = UserService(self.store)
+        self.user: User | None = None
         self.engine: Engine | None = None
-        self.verifier: Verifier | None = None
+        self._verifier: Verifier | None = None
         self.engine_error: BaseException | None = None
-        # without the security service every local user is an administrator, as with the CLI
-        self.user = user or User(os.environ.get("SIGVERIFY_USER") or getpass.getuser(), ADMINISTRATOR)
 
     # --- choices: command line first, then what the user saved, then the default ---------
     @property
@@ -91,28 +86,42 @@ class AppContext(QObject):
     def device(self) -> str:
         return self.options.device or str(self.settings.value("model/device", "auto"))
 
+    # --- who is working ---------------------------------------------------------------
     def set_user(self, user: User) -> None:
         self.user = user
         self.user_changed.emit(user)
+
+    def can(self, permission: Permission) -> bool:
+        """For greying out; the guard in the core enforces it anyway."""
+        return self.user is not None and self.user.can(permission)
+
+    @property
+    def verifier(self) -> GuardedVerifier | None:
+        """The Verifier behind the permission guard for the signed-in user; None until the model loaded."""
+        if self._verifier is None or self.user is None:
+            return None
+        return GuardedVerifier(self._verifier, self.user)
 
     # --- engine -----------------------------------------------------------------------
     def load_engine(self, model_path: str | None = None, device: str | None = None) -> None:
         """Load (or reload) the model in the background; ``engine_ready``/``engine_failed`` tell the end."""
         path, dev = model_path or self.model_path, device or self.device
-        store = self.store
+        store, user = self.store, self.user
 
         def work(_task: TaskHandle) -> tuple[Engine, Verifier]:
-            engine = Engine(path, device=dev)
-            verifier = Verifier(engine, store)
-            refreshed = verifier.refresh_stale_embeddings()  # the model changed: references follow
-            if refreshed:
-                log.info("re-embedded %d reference(s) for model %s", refreshed, verifier.model_version)
+            # a model that does not match its card loads only if an administrator accepted that file
+            engine = Engine(path, device=dev, accepted_sha256=accepted_model_hashes(store))
+            verifier = Verifier(engine, store, audit=AuditLog(store))
+            if user is not None:  # the model changed since the references were made: they follow
+                refreshed = GuardedVerifier(verifier, user).refresh_stale_embeddings()
+                if refreshed:
+                    log.info("re-embedded %d reference(s) for model %s", refreshed, verifier.model_version)
             return engine, verifier
 
         self.runner.submit("engine", work, self._engine_loaded, self._engine_failed)
 
     def _engine_loaded(self, loaded: tuple[Engine, Verifier]) -> None:
-        self.engine, self.verifier = loaded
+        self.engine, self._verifier = loaded
         self.engine_error = None
         self.engine_ready.emit(self.engine)
 

@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from .. import __version__
+from ..core.security import Permission
 from .context import AppContext
 from .errors import ErrorReporter
 from .pages.base import Page
@@ -27,7 +28,8 @@ class MainWindow(QMainWindow):
         context.engine_ready.connect(self._engine_ready)
         context.engine_failed.connect(self._engine_failed)
         context.user_changed.connect(self._user_changed)
-        self._user_changed(context.user)
+        if context.user is not None:
+            self._user_changed(context.user)
         geometry = context.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
@@ -65,7 +67,9 @@ class MainWindow(QMainWindow):
         self.navigation.addItem(label)
 
     def show_page(self, name: str) -> None:
-        self.navigation.setCurrentRow(list(self.pages).index(name))
+        row = list(self.pages).index(name)
+        if not self.navigation.item(row).isHidden():
+            self.navigation.setCurrentRow(row)
 
     def current_page_name(self) -> str:
         return list(self.pages)[self.stack.currentIndex()]
@@ -129,8 +133,9 @@ class MainWindow(QMainWindow):
         self.errors.report(exc, details, action="load model")
 
     def _user_changed(self, user) -> None:
-        self.user_label.setText(f"{user.name} ({user.role})")
-        self.navigation.item(list(self.pages).index("customers")).setHidden(not user.is_admin)
+        self.user_label.setText(f"{user.username} ({user.role.label})")
+        # clerks do not manage customers; the core's guard refuses it anyway
+        self.navigation.item(list(self.pages).index("customers")).setHidden(not user.can(Permission.REGISTER))
 
     def about(self) -> None:
         engine = self.context.engine

@@ -12,9 +12,9 @@ import pytest
 from gui_helpers import CUSTOMER
 
 from sigverify.core.engine import Engine
-from sigverify.core.store import Store
+from sigverify.core.security import Role, UserService, open_store
 from sigverify.core.verify import Verifier
-from sigverify.gui.app import create_window, open_settings
+from sigverify.gui.app import create_context, create_window, open_settings
 from sigverify.gui.context import LaunchOptions
 from sigverify.gui.main_window import MainWindow
 
@@ -27,19 +27,34 @@ def gui_settings(tmp_path):
 @pytest.fixture
 def registered(test_model, db_url, signature_files) -> str:
     """Customer C001 with two genuine references of writer A; C002 with writer B."""
-    verifier = Verifier(Engine(test_model, device="cpu"), Store(db_url))
+    verifier = Verifier(Engine(test_model, device="cpu"), open_store(db_url))
     verifier.register(CUSTOMER, [signature_files["a0"], signature_files["a1"]], name="Alice Example", user="admin")
     verifier.register("C002", [signature_files["b0"]], name="Bob Other", user="admin")
     return CUSTOMER
 
 
+ADMIN_PASSWORD = "admin-password"
+
+
 @pytest.fixture
-def make_window(qtbot, test_model, db_url, gui_settings):
+def admin(db_url):
+    """The first administrator of the test store (created as on a first start)."""
+    users = UserService(open_store(db_url))
+    return users.get("admin") or users.create_first_administrator("admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def clerk(db_url, admin):
+    return UserService(open_store(db_url)).add_user(admin, "clerk", "clerk-password", Role.CLERK)
+
+
+@pytest.fixture
+def make_window(qtbot, test_model, db_url, gui_settings, admin):
     windows: list[MainWindow] = []
 
-    def make(model: Path | str | None = None, wait_engine: bool = True) -> MainWindow:
+    def make(model: Path | str | None = None, wait_engine: bool = True, user=None) -> MainWindow:
         options = LaunchOptions(db=db_url, model=str(model or test_model), device="cpu")
-        window = create_window(options, gui_settings)
+        window = create_window(create_context(options, gui_settings), user or admin)
         qtbot.addWidget(window)
         window.resize(1280, 800)
         window.show()

@@ -7,7 +7,7 @@ import numpy as np
 from gui_helpers import CUSTOMER, drop_files, wait_idle
 from PySide6.QtCore import QPoint, Qt
 
-from sigverify.core.store import Store
+from sigverify.core.security import open_store
 
 
 def _verify(qtbot, page, path, customer=CUSTOMER):
@@ -36,7 +36,7 @@ def test_drop_then_verify_match(qtbot, registered, window, signature_files, db_u
     assert window.errors.last is None
     page.final_buttons["accept"].click()
     wait_idle(qtbot, window)
-    row = Store(db_url).verification(result.record_id)
+    row = open_store(db_url).verification(result.record_id)
     assert row.final_decision == "accept"
     assert "accepted" in page.final_label.text()
 

@@ -15,4 +15,4 @@ def run(args, ctx) -> int:
 
     # --device has a default of "auto" on the command line; only an explicit choice overrides Settings
     device = args.device if args.device != "auto" else None
-    return run_app(LaunchOptions(db=args.db, model=args.model, device=device))
+    return run_app(LaunchOptions(db=args.db, model=args.model, device=device, user=getattr(args, "user", None)))

@@ -267,7 +267,7 @@ class VerifyPage(Page):
             return
         source, name, box = self.source, self.source_name, self.user_box
         customer_id = self.customer.customer_id() if verify else ""
-        user = self.context.user.name
+        user = self.context.user.username
         store = self.context.store
 
         def work(task: TaskHandle) -> VerifyOutcome:
@@ -364,7 +364,7 @@ class VerifyPage(Page):
     def record_final(self, final: str) -> None:
         if self.outcome is None or self.outcome.result is None or self.outcome.result.record_id is None:
             return
-        verifier, record_id, user = self.context.verifier, self.outcome.result.record_id, self.context.user.name
+        verifier, record_id, user = self.context.verifier, self.outcome.result.record_id, self.context.user.username
 
         def work(_task: TaskHandle) -> str:
             verifier.record_final_decision(record_id, final, user)
@@ -374,7 +374,7 @@ class VerifyPage(Page):
                            lambda exc, details: self.errors.report(exc, details, action="final decision"))
 
     def _final_recorded(self, final: str) -> None:
-        self.final_label.setText(f"Recorded: {FINAL_WORDS[final]} by {self.context.user.name} "
+        self.final_label.setText(f"Recorded: {FINAL_WORDS[final]} by {self.context.user.username} "
                                  f"at {time.strftime('%H:%M:%S')}.")
 
     # --- customers for completion -----------------------------------------------------

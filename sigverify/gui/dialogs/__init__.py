@@ -1,0 +1,1 @@
+"""Dialogs: login / first administrator, reference confirmation, errors."""
