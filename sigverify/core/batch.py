@@ -450,7 +450,7 @@ def find_run(store: Store, source: Path, run_id: int | None = None):
     return row
 
 
-def _start_run(store: Store, options: BatchOptions) -> tuple[int, set[str], int]:
+def _start_run(store: Store, options: BatchOptions, user: str | None) -> tuple[int, set[str], int]:
     """(run id, keys already finished, errors among them)."""
     if options.resume:
         row = find_run(store, options.source, options.resume if options.resume is not True else None)
@@ -463,7 +463,7 @@ def _start_run(store: Store, options: BatchOptions) -> tuple[int, set[str], int]
             return run_id, {r.item_key for r in rows}, sum(1 for r in rows if r.error)
     run_id = store.run(lambda c: c.execute(insert(batch_runs).values(
         source=_source_id(options.source), options=json.dumps(options.to_dict()), status="running",
-        started_at=now_iso(), user=options.user)).inserted_primary_key[0])
+        started_at=now_iso(), user=user)).inserted_primary_key[0])
     return run_id, set(), 0
 
 
@@ -498,6 +498,17 @@ class _References:
 # --------------------------------------------------------------------------- the pipeline
 
 
+def _require_verify_permission(verifier) -> str | None:
+    """Behind the security guard, batch needs the verify permission; returns the user's name."""
+    user = getattr(verifier, "user", None)
+    if user is None:
+        return None  # a bare Verifier (tests, tools): the caller is trusted
+    from .security import Permission, require  # the guard's own check, not a copy of its rules
+
+    require(user, Permission.VERIFY)
+    return user.username
+
+
 class _Stop(Exception):
     """should_stop() said so."""
 
@@ -520,6 +531,7 @@ class BatchRunner:
         self.on_progress = on_progress
         self.on_result = on_result
         self.should_stop = should_stop or (lambda: False)
+        self.user = _require_verify_permission(verifier) or options.user
         self.source = open_source(options.source)
         self.resolver = CustomerResolver(self.store, options.manifest, options.pattern)
         self.references = _References(self.store)
@@ -534,8 +546,10 @@ class BatchRunner:
     # -- public --------------------------------------------------------------------------
     def run(self) -> BatchSummary:
         started = time.perf_counter()
-        self.run_id, done, done_errors = _start_run(self.store, self.options)
+        self.run_id, done, done_errors = _start_run(self.store, self.options, self.user)
         self.total = self.source.count()
+        self._audit("batch_start", {"run_id": self.run_id, "source": _source_id(self.options.source),
+                                    "resumed_items": len(done), **self.options.to_dict()})
         self.skipped, self.errors_before = len(done), done_errors
         self.started = started
         status, interrupted = "finished", False
@@ -552,7 +566,17 @@ class BatchRunner:
             # workers ignore SIGINT and finish their one item; queued items are dropped (redone on resume)
             pool.shutdown(wait=True, cancel_futures=True)
         _finish_run(self.store, self.run_id, status)
-        return self._summary(time.perf_counter() - started, interrupted)
+        summary = self._summary(time.perf_counter() - started, interrupted)
+        self._audit("batch_finish", {"run_id": self.run_id, "status": status, "processed": summary.processed,
+                                     "errors": summary.errors, "decisions": summary.decisions,
+                                     "model_version": summary.model})
+        return summary
+
+    def _audit(self, action: str, details: dict) -> None:
+        """One chained audit record per batch start and end (not per item: the rows are the detail)."""
+        audit = getattr(self.verifier, "audit", None)
+        if audit is not None:
+            self.store.run(lambda conn: audit(conn, self.user, action, details))
 
     # -- the loop ------------------------------------------------------------------------
     def _loop(self, pool: Executor, done: set[str]) -> None:
