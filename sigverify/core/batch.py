@@ -794,6 +794,11 @@ def _crops(store: Store, run_id: int, keys: list[str]) -> dict[str, bytes]:
     return found
 
 
+def crop_thumbnails(store: Store, run_id: int, keys: list[str]) -> dict[str, bytes]:
+    """Each item's signature-crop thumbnail (PNG bytes, decrypted), for the GUI's results table."""
+    return _crops(store, run_id, keys)
+
+
 def _reference_thumbnail(store: Store, reference_id: int) -> bytes | None:
     """The reference's normalised image, turned back to dark ink on paper to sit beside the crop."""
     try:
