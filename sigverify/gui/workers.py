@@ -31,7 +31,7 @@ class TaskHandle:
 
     key: str
     generation: int
-    _emit_progress: Callable[[object], None] = field(repr=False)
+    _emit_progress: Callable[[int, object], None] = field(repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -43,7 +43,7 @@ class TaskHandle:
 
     def progress(self, value: object) -> None:
         """Send ``value`` to the GUI thread (queued); safe to call from the worker."""
-        self._emit_progress(value)
+        self._emit_progress(self.generation, value)
 
     def check(self) -> None:
         if self.cancelled:

@@ -1,0 +1,139 @@
+"""Batch results as a Qt model: sortable by any column, filterable by decision and text.
+
+Sorting uses a per-column sort key (the review rank for "Decision", so no-match and refer
+come first), and the filter proxy understands "needs review" as refer + no match.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor, QPixmap
+
+from ...core.batch import REVIEW_ORDER, ItemResult
+from ..theme import DECISION_COLOURS, DECISION_SYMBOLS
+
+COLUMNS = ("Signature", "Item", "Customer", "Score", "Decision", "Problem")
+DECISION_WORDS = {"match": "Match", "refer": "Refer", "no_match": "No match"}
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+KIND_ROLE = Qt.ItemDataRole.UserRole + 2
+FILTERS = {"All items": None, "Needs review (no match, refer)": {"no_match", "refer"}, "No match": {"no_match"},
+           "Refer": {"refer"}, "Match": {"match"}, "Errors": {"error"}}
+Index = QModelIndex | QPersistentModelIndex
+
+
+def kind_of(result: ItemResult) -> str:
+    return "error" if result.error else (result.decision or "error")
+
+
+class ResultsModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.results: list[ItemResult] = []
+        self.thumbnails: dict[str, QPixmap] = {}
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.results)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.results, self.thumbnails = [], {}
+        self.endResetModel()
+
+    def append(self, result: ItemResult) -> None:
+        row = len(self.results)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self.results.append(result)
+        self.endInsertRows()
+
+    def set_results(self, results: list[ItemResult], thumbnails: dict[str, QPixmap]) -> None:
+        self.beginResetModel()
+        self.results, self.thumbnails = list(results), dict(thumbnails)
+        self.endResetModel()
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        result, column = self.results[index.row()], index.column()
+        kind = kind_of(result)
+        if role == KIND_ROLE:
+            return kind
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return self.thumbnails.get(result.key)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(result, column, kind)
+        if role == SORT_ROLE:
+            return self._sort_key(result, column)
+        if role == Qt.ItemDataRole.BackgroundRole and column == 4 and kind in DECISION_COLOURS:
+            return QColor(DECISION_COLOURS[kind][1])
+        if role == Qt.ItemDataRole.ForegroundRole and column == 4 and kind in DECISION_COLOURS:
+            return QColor(DECISION_COLOURS[kind][0])
+        if role == Qt.ItemDataRole.ToolTipRole and column == 5 and result.error:
+            return result.error
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 3:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _text(result: ItemResult, column: int, kind: str) -> str:
+        if column == 1:
+            return result.label
+        if column == 2:
+            return result.customer_id or "—"
+        if column == 3:
+            return "" if result.score is None else f"{result.score:.3f}"
+        if column == 4:
+            return f"{DECISION_SYMBOLS[kind]} {DECISION_WORDS[kind]}" if kind in DECISION_WORDS else "⚠ Error"
+        if column == 5:
+            return result.error or ""
+        return ""
+
+    @staticmethod
+    def _sort_key(result: ItemResult, column: int):
+        score = result.score if result.score is not None else -2.0
+        if column == 3:
+            return score
+        if column == 4:  # review order: no match, refer, errors, match; lowest score first within each
+            return REVIEW_ORDER.get(None if result.error else result.decision, 2) * 10 + score
+        return [result.key, result.label, result.customer_id or "", score, 0, result.error or ""][column] \
+            if column else result.key
+
+
+class ResultsFilter(QSortFilterProxyModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.kinds: set[str] | None = None
+        self.text = ""
+
+    def set_kinds(self, kinds: set[str] | None) -> None:
+        self._change(lambda: setattr(self, "kinds", kinds))
+
+    def set_text(self, text: str) -> None:
+        self._change(lambda: setattr(self, "text", text.strip().lower()))
+
+    def _change(self, apply) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+            apply()
+            self.endFilterChange()
+        else:
+            apply()
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model: ResultsModel = self.sourceModel()  # type: ignore[assignment]
+        result = model.results[source_row]
+        if self.kinds is not None and kind_of(result) not in self.kinds:
+            return False
+        if self.text:
+            haystack = f"{result.label} {result.customer_id or ''} {result.error or ''}".lower()
+            return self.text in haystack
+        return True

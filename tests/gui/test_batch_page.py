@@ -1,0 +1,91 @@
+"""Batch page: a folder through the core pipeline, progress, cancel, review order, filter, export."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import threading
+
+from gui_helpers import CUSTOMER, drop_files, wait_idle
+
+from sigverify.core import batch as core_batch
+
+
+def _folder(tmp_path, signature_files, copies: int = 1):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    for n in range(copies):
+        shutil.copy(signature_files["a2"], folder / f"{CUSTOMER}_{n}_genuine.png")
+        shutil.copy(signature_files["b0"], folder / f"{CUSTOMER}_{n}_other.png")
+        shutil.copy(signature_files["blank"], folder / f"{CUSTOMER}_{n}_blank.png")
+    shutil.copy(signature_files["a0"], folder / "C404_unknown.png")
+    return folder
+
+
+def test_batch_folder_runs_and_orders_for_review(qtbot, registered, window, signature_files, tmp_path):
+    page = window.pages["batch"]
+    window.show_page("batch")
+    enter, drop = drop_files(page.drop_zone, [_folder(tmp_path, signature_files)])
+    assert drop.isAccepted() and page.source.text().endswith("incoming")
+    page.workers.setValue(0)  # in-process: no spawn start-up in the tests
+    page.start_button.click()
+    wait_idle(qtbot, window, timeout=30_000)
+    assert page.outcome is not None and not page.outcome.summary.interrupted
+    assert page.model.rowCount() == 4
+    assert page.progress.value() == 4 and "4 of 4" in page.progress.format()
+    # review order: whatever needs a person first, matches last
+    kinds = [page.proxy.index(r, 4).data() for r in range(page.proxy.rowCount())]
+    rank = {"No match": 0, "Refer": 1, "Error": 2, "Match": 3}
+    ranks = [rank[next(word for word in rank if kind.endswith(word))] for kind in kinds]
+    assert ranks == sorted(ranks), kinds
+    assert page.model.thumbnails  # crops shown beside verified items
+    page.filter_kind.setCurrentText("Errors")
+    assert page.proxy.rowCount() == 2  # blank page, unknown customer
+    page.filter_kind.setCurrentText("All items")
+    page.filter_text.setText("unknown")
+    assert page.proxy.rowCount() == 1
+    out = tmp_path / "report.csv"
+    page.export_to(out)
+    wait_idle(qtbot, window)
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 4
+
+
+def test_batch_cancel_stops_and_keeps_whole_batches(qtbot, registered, window, signature_files, tmp_path,
+                                                    monkeypatch):
+    page = window.pages["batch"]
+    page.set_source(str(_folder(tmp_path, signature_files, copies=6)))
+    page.workers.setValue(0)
+    # hold the pipeline after its first item until the test pressed Cancel
+    gate, original = threading.Event(), core_batch.prepare_item
+    calls = []
+
+    def slow_prepare(item, params=None):
+        calls.append(item.key)
+        if len(calls) == 2:
+            gate.wait(10)
+        return original(item, params)
+
+    monkeypatch.setattr(core_batch, "prepare_item", slow_prepare)
+    page.start_button.click()
+    qtbot.waitUntil(lambda: len(calls) >= 2, timeout=10_000)
+    assert page.cancel_button.isEnabled()
+    page.cancel_button.click()
+    gate.set()
+    wait_idle(qtbot, window, timeout=30_000)
+    assert page.outcome.summary.interrupted
+    assert page.outcome.summary.processed < 19
+    assert "Cancelled" in page.status.text()
+    assert page.start_button.isEnabled() and not page.cancel_button.isEnabled()
+
+
+def test_batch_bad_source_is_a_dialog(qtbot, window, tmp_path):
+    page = window.pages["batch"]
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("hello")
+    page.set_source(str(bogus))
+    page.start_button.click()
+    wait_idle(qtbot, window)
+    assert window.errors.last is not None
+    assert "Traceback" not in window.errors.last.text
+    assert page.start_button.isEnabled()
