@@ -21,7 +21,7 @@ Deterministic (no randomness) and about 30-60 ms for a 200 dpi cheque on one cor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -54,6 +54,8 @@ class _Page:
     angle: float            # degrees, deskew rotation applied
     thr_low: float          # hysteresis thresholds on darkness
     thr_high: float
+    clusters: list = field(default_factory=list)   # scored candidates, best first (for debugging)
+    lines: np.ndarray | None = None                # printed-line pixels removed (working, deskewed)
 
 
 @dataclass
@@ -148,7 +150,17 @@ def _line_mask(ink: np.ndarray) -> np.ndarray:
     """Long perfectly straight horizontal/vertical runs: printed rules, boxes, borders."""
     h, w = ink.shape
     u8 = ink.astype(np.uint8)
-    horiz = cv2.morphologyEx(u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 16), 1)))
+    run = cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 16), 1))
+    horiz = cv2.morphologyEx(u8, cv2.MORPH_OPEN, run)
+    # dotted / dashed / micro-printed rules: bridge the gaps, but only between flat pieces, so that
+    # the connected baseline of cursive handwriting never turns into a "line"
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+    flat = np.zeros(count, dtype=np.uint8)
+    flat[1:] = stats[1:, cv2.CC_STAT_HEIGHT] <= 4
+    pieces = flat[labels]
+    bridged = cv2.morphologyEx(pieces, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 1)))
+    dotted = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, run) & pieces
+    horiz = cv2.bitwise_or(horiz, dotted)
     vert = cv2.morphologyEx(u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(20, h // 7))))
     lines = cv2.bitwise_or(horiz, vert)
     # the anti-aliased rims of a line are not part of the run: grow by one pixel vertically/horizontally
@@ -163,6 +175,30 @@ def _components(mask: np.ndarray, min_area: int):
     keep = np.zeros(count, dtype=bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
     return count, labels, stats, keep
+
+
+def _printed_glyphs(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Components that sit in a typeset row: several others nearby share their height and baseline.
+
+    Type puts glyphs of one size on one baseline to the pixel; handwriting almost never repeats
+    both the height and the bottom of a piece three times in a row. Catches printed names under
+    the signature line, "Please sign above", MICR digits, which otherwise join the signature."""
+    idx = np.nonzero(keep)[0]
+    printed = np.zeros(len(keep), dtype=bool)
+    if len(idx) < 4:
+        return printed
+    x = stats[idx, cv2.CC_STAT_LEFT].astype(np.float32)
+    h = stats[idx, cv2.CC_STAT_HEIGHT].astype(np.float32)
+    w = stats[idx, cv2.CC_STAT_WIDTH].astype(np.float32)
+    bottom = stats[idx, cv2.CC_STAT_TOP] + h
+    tol = np.maximum(1.0, 0.08 * h)
+    same_h = np.abs(h[:, None] - h[None, :]) <= tol[:, None]
+    same_b = np.abs(bottom[:, None] - bottom[None, :]) <= tol[:, None]
+    near = np.abs(x[:, None] - x[None, :]) <= 8.0 * h[:, None]
+    peers = (same_h & same_b & near).sum(axis=1) - 1
+    glyph_like = (h >= 5) & (w <= 2.5 * h)
+    printed[idx[(peers >= 3) & glyph_like]] = True
+    return printed
 
 
 def _text_height(stats: np.ndarray, keep: np.ndarray) -> float:
@@ -193,14 +229,18 @@ def _clusters(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, text_h: f
     return out
 
 
-def _axis_aligned_fraction(dark: np.ndarray, c: _Cluster) -> float:
-    """Share of edge energy at 0/90 degrees: fonts are built of axis strokes, handwriting is not."""
+def _axis_aligned_fraction(dark: np.ndarray, labels: np.ndarray, c: _Cluster) -> float:
+    """Share of edge energy at 0/90 degrees: fonts are built of axis strokes, handwriting is not.
+
+    Only the cluster's own strokes count (not the background pattern inside its box)."""
     patch = dark[c.y1:c.y2, c.x1:c.x2].astype(np.float32)
     if patch.shape[0] < 3 or patch.shape[1] < 3:
         return 1.0
+    own = np.isin(labels[c.y1:c.y2, c.x1:c.x2], c.labels).astype(np.uint8)
+    own = cv2.dilate(own, np.ones((3, 3), np.uint8)) > 0
     gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)
-    mag = np.hypot(gx, gy)
+    mag = np.hypot(gx, gy) * own
     strong = mag > 0.3 * max(float(mag.max()), 1.0)
     if not strong.any():
         return 1.0
@@ -222,52 +262,90 @@ def _page_extent(stats: np.ndarray, keep: np.ndarray, shape: tuple[int, int]) ->
 
 
 def _position_prior(c: _Cluster, extent) -> float:
-    """Soft lower-right prior (log-odds): every layout we know signs there, but it is not a rule."""
+    """Soft lower-right prior (log-odds): every layout we know signs there, but it is not a rule.
+
+    The bottom band is penalised hard: it holds the MICR / CMC-7 code line on every cheque."""
     ex1, ey1, ex2, ey2 = extent
     cx = ((c.x1 + c.x2) / 2 - ex1) / (ex2 - ex1)
     cy = ((c.y1 + c.y2) / 2 - ey1) / (ey2 - ey1)
     px = -4.0 * max(0.0, 0.5 - cx) - 1.0 * max(0.0, cx - 0.97)
-    py = -6.0 * max(0.0, 0.55 - cy) - 6.0 * max(0.0, cy - 0.9)
+    py = -10.0 * max(0.0, 0.6 - cy) - 30.0 * max(0.0, cy - 0.86)
     return 2.0 * (px + py)
 
 
-def _score(c: _Cluster, stats: np.ndarray, dark: np.ndarray, text_h: float, extent) -> float:
+def _shape_penalty(c: _Cluster, shape: tuple[int, int], text_h: float, extent) -> float:
+    """Things that are not a signature whatever their strokes: frames, blocks, code lines, specks."""
+    h, w = c.y2 - c.y1, c.x2 - c.x1
+    density = c.area / max(h * w, 1)
+    penalty = 0.0
+    penalty += 40.0 * max(0.0, 0.035 - density)       # dashed borders and frames: huge, nearly empty
+    penalty += 10.0 * max(0.0, density - 0.45)        # logos, filled boxes
+    penalty += 0.5 * max(0.0, w / max(h, 1) - 9.0)    # a long single row: printed line of text or MICR
+    penalty += 2.0 * max(0.0, h / shape[0] - 0.45)    # taller than any signature on a cheque
+    penalty += 2.0 * max(0.0, w / shape[1] - 0.55)
+    if c.x1 <= 1 or c.y1 <= 1 or c.x2 >= shape[1] - 1 or c.y2 >= shape[0] - 1:
+        penalty += 1.5                                # cut by the frame: page border, table edge
+    ex1, ey1, ex2, ey2 = extent
+    margin_x, margin_y = 0.015 * (ex2 - ex1), 0.015 * (ey2 - ey1)
+    if c.x1 <= ex1 + margin_x or c.x2 >= ex2 - margin_x or c.y2 >= ey2 - margin_y:
+        penalty += 1.5                                # on the cheque's own edge: printed borders
+    if h < 1.2 * text_h or w < 2.0 * text_h:          # too small to be a signature however curly
+        penalty += 3.0
+    return penalty
+
+
+def _score(c: _Cluster, stats: np.ndarray, labels: np.ndarray, dark: np.ndarray, text_h: float,
+           extent) -> float:
     s = stats[c.labels]
     h = c.y2 - c.y1
     w = c.x2 - c.x1
     tallest = float(s[:, 3].max())
     big_share = float(np.sort(s[:, 4])[-3:].sum()) / max(c.area, 1)    # cursive: ink in few pieces
     pieces_per_height = len(c.labels) / max(w / max(h, 1), 0.5)        # printed words: many glyphs
-    axis = _axis_aligned_fraction(dark, c)
+    axis = _axis_aligned_fraction(dark, labels, c)
     tall = float(np.clip(np.log2(tallest / max(text_h, 1.0)), -1.0, 2.5))
-    score = (
+    return (
         1.6 * tall
         + 2.0 * (big_share - 0.5)
         - 0.25 * max(0.0, pieces_per_height - 3.0)
         - 8.0 * max(0.0, axis - 0.42)
         + _position_prior(c, extent)
+        - _shape_penalty(c, dark.shape, text_h, extent)
         - 1.0
     )
-    # very small clusters cannot be a signature however curly
-    if h < 1.2 * text_h or w < 2.0 * text_h:
-        score -= 3.0
-    return score
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
 
 
 def _grow(best: _Cluster, clusters: list[_Cluster], text_h: float) -> _Cluster:
-    """Add neighbouring handwriting (second name, initials, dots) to the chosen cluster."""
+    """Add neighbouring handwriting (second name, initials, dots) to the chosen cluster.
+
+    A neighbour joins if it is handwriting-like and on the signature's row within a word gap
+    (a second word), or small and inside the signature's own box (i-dots, accents, broken
+    strokes). Rows and boxes are those of the best cluster, so the group cannot creep upwards
+    field by field."""
     merged = _Cluster(list(best.labels), best.x1, best.y1, best.x2, best.y2, best.area, best.score)
     h = best.y2 - best.y1
-    reach_x, reach_y = 0.8 * h + text_h, 0.25 * h
+    taken = {id(best)}
     changed = True
     while changed:
         changed = False
         for c in clusters:
-            if c is best or c.labels[0] in merged.labels:
+            if id(c) in taken:
                 continue
-            near = (c.x1 < merged.x2 + reach_x and c.x2 > merged.x1 - reach_x
-                    and c.y1 < merged.y2 + reach_y and c.y2 > merged.y1 - reach_y)
-            if near and c.score > best.score - 4.0 and c.score > _FOUND_THRESHOLD - 3.0:
+            ch, cw = c.y2 - c.y1, c.x2 - c.x1
+            gap_x = max(c.x1 - merged.x2, merged.x1 - c.x2, 0)
+            # a word gap scales with the writing's size: the smaller neighbour's, not the flourish's
+            reach_x = 0.8 * max(ch, 0.5 * h) + text_h
+            same_row = (_overlap(c.y1, c.y2, best.y1, best.y2) >= 0.5 * ch and gap_x <= reach_x
+                        and c.score > _FOUND_THRESHOLD - 1.5)
+            inside = (_overlap(c.x1, c.x2, best.x1, best.x2) >= 0.8 * cw
+                      and _overlap(c.y1, c.y2, best.y1 - 0.1 * h, best.y2 + 0.1 * h) >= 0.8 * ch
+                      and ch <= 0.6 * h and c.score > _FOUND_THRESHOLD - 5.0)
+            if same_row or inside:
+                taken.add(id(c))
                 merged.labels += c.labels
                 merged.x1, merged.y1 = min(merged.x1, c.x1), min(merged.y1, c.y1)
                 merged.x2, merged.y2 = max(merged.x2, c.x2), max(merged.y2, c.y2)
@@ -360,10 +438,14 @@ def _select(page: _Page):
         return None, labels, stats, lines, -np.inf
     text_h = _text_height(stats, keep)
     extent = _page_extent(stats, keep, clean.shape)
+    keep &= ~_printed_glyphs(stats, keep)
+    if not keep.any():
+        return None, labels, stats, lines, -np.inf
     clusters = _clusters(labels, stats, keep, text_h)
     for c in clusters:
-        c.score = _score(c, stats, page.dark, text_h, extent)
+        c.score = _score(c, stats, labels, page.dark, text_h, extent)
     clusters.sort(key=lambda c: -c.score)
+    page.clusters, page.lines = clusters, lines
     best = _grow(clusters[0], clusters, text_h)
     runner_up = clusters[1].score if len(clusters) > 1 else -np.inf
     return best, labels, stats, lines, runner_up

@@ -492,7 +492,7 @@ def _photometric(rng, img: np.ndarray, photo: bool, bitonal: bool, effects: dict
     out = np.clip(img, 0, 255).astype(np.uint8)
     if bitonal:
         # image cash letters: fixed-threshold black/white, as most capture devices do it
-        thr = float(rng.uniform(0.62, 0.78)) * float(np.percentile(out, 90))
+        thr = float(rng.uniform(0.7, 0.82)) * float(np.percentile(out, 90))
         effects["bitonal_threshold"] = round(thr)
         return np.where(out < thr, 0, 255).astype(np.uint8)
     if rng.random() < 0.7:

@@ -1,0 +1,58 @@
+"""Extraction on the real cheque scans against the hand labels in assets/labels (skips without data)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sigverify.core.extraction import find_signature
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("SIGVERIFY_DATASETS", ROOT.parent / "shared" / "datasets"))
+SCANS = DATASETS / "cheques" / "scans"
+LABELS = json.loads((ROOT / "assets" / "labels" / "real_cheques.json").read_text())["scans"]
+
+pytestmark = pytest.mark.skipif(not SCANS.is_dir(), reason=f"real cheque scans not found at {SCANS}")
+
+
+def _load(name: str) -> np.ndarray:
+    from PIL import Image
+
+    return np.array(Image.open(SCANS / name).convert("L"))
+
+
+def _iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union
+
+
+def test_real_scans_match_hand_labels():
+    ious, misses = [], []
+    for name, label in LABELS.items():
+        if not (SCANS / name).exists():
+            continue
+        result = find_signature(_load(name))
+        assert result.is_cheque, name
+        if label["box"] is None:
+            assert not result.found, f"{name} is unsigned but got {result.box}"
+            continue
+        value = _iou(result.box, label["box"]) if result.found else 0.0
+        ious.append(value)
+        if value < 0.5:
+            misses.append((name, result.box, label["box"]))
+    assert ious, "no labelled scan found"
+    assert np.mean(np.array(ious) >= 0.5) >= 0.9, misses
+    assert np.median(ious) >= 0.85
+
+
+def test_unsigned_real_cheque():
+    if not (SCANS / "in-cts-4.tiff").exists():
+        pytest.skip("in-cts-4.tiff not present")
+    result = find_signature(_load("in-cts-4.tiff"))
+    assert result.is_cheque and not result.found
