@@ -26,8 +26,10 @@ from sigverify.core.batch import (
     BatchRunner,
     CustomerResolver,
     ItemResult,
+    Prepared,
     load_results,
     normalize_account,
+    prepare_item,
     read_manifest,
     review_order,
     run_batch,
@@ -311,3 +313,26 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(verifier, cheque_dir, test_mod
     results = load_results(store, run.id)
     files = [p for p in cheque_dir.rglob("*") if p.suffix in (".png", ".jpg")]
     assert sorted(r.key for r in results) == sorted(p.relative_to(cheque_dir).as_posix() for p in files)
+
+
+def crash_on_poison(item, params=None) -> Prepared:
+    """Stands in for a decoder that kills its process on one file (imported by spawned workers)."""
+    if "poison" in item.key:
+        os._exit(3)
+    return prepare_item(item, params)
+
+
+def test_a_worker_crash_costs_only_the_item_that_caused_it(verifier, cheque_images, tmp_path):
+    folder = tmp_path / "crash"
+    folder.mkdir()
+    names = sorted(cheque_images)[:3]
+    for name in names:
+        cv2.imwrite(str(folder / name), cheque_images[name])
+    cv2.imwrite(str(folder / "C2_poison.png"), cheque_images[names[0]])
+    runner = BatchRunner(verifier, BatchOptions(folder, pattern=PATTERN, workers=1, batch_size=2),
+                         prepare=crash_on_poison)
+    summary = runner.run()
+    rows = _by_key(load_results(verifier.store, summary.run_id))
+    assert summary.processed == 4 and not summary.interrupted
+    assert "worker process died on this item" in rows["C2_poison.png"].error
+    assert all(rows[name].error is None or "worker" not in rows[name].error for name in names)

@@ -524,8 +524,10 @@ class BatchRunner:
         on_progress: Callable[[BatchProgress], None] | None = None,
         on_result: Callable[[ItemResult], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        prepare: Callable[..., Prepared] = prepare_item,
     ) -> None:
         self.verifier = verifier
+        self.prepare = prepare  # module-level (picklable for spawn); tests swap in one that crashes
         self.store = verifier.store
         self.options = options
         self.on_progress = on_progress
@@ -553,9 +555,9 @@ class BatchRunner:
         self.skipped, self.errors_before = len(done), done_errors
         self.started = started
         status, interrupted = "finished", False
-        pool = _make_pool(self.options.workers, self.verifier.engine.metadata.normalization)
+        self.pool = self._new_pool()
         try:
-            self._loop(pool, done)
+            self._loop(done)
             self._flush(final=True)
         except (KeyboardInterrupt, _Stop):
             status, interrupted = "interrupted", True
@@ -564,7 +566,7 @@ class BatchRunner:
             raise
         finally:
             # workers ignore SIGINT and finish their one item; queued items are dropped (redone on resume)
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
         _finish_run(self.store, self.run_id, status)
         summary = self._summary(time.perf_counter() - started, interrupted)
         self._audit("batch_finish", {"run_id": self.run_id, "status": status, "processed": summary.processed,
@@ -579,7 +581,10 @@ class BatchRunner:
             self.store.run(lambda conn: audit(conn, self.user, action, details))
 
     # -- the loop ------------------------------------------------------------------------
-    def _loop(self, pool: Executor, done: set[str]) -> None:
+    def _new_pool(self) -> Executor:
+        return _make_pool(self.options.workers, self.verifier.engine.metadata.normalization)
+
+    def _loop(self, done: set[str]) -> None:
         limit = self.options.max_in_flight or max(8, 4 * max(1, self.options.workers))
         pending: dict[Future, tuple[BatchItem, str]] = {}
         mark = time.perf_counter()
@@ -594,7 +599,7 @@ class BatchRunner:
             if customer is not None:
                 while len(pending) >= limit:
                     self._collect(pending, wait_for_one=True)
-                pending[pool.submit(prepare_item, item)] = (item, customer)
+                pending[self.pool.submit(self.prepare, item)] = (item, customer)
                 self._collect(pending, wait_for_one=False)
             mark = time.perf_counter()
         while pending:
@@ -628,17 +633,39 @@ class BatchRunner:
             item, customer = pending.pop(future)
             try:
                 prepared = future.result()
-            except BrokenProcessPool as exc:
-                raise RuntimeError("a worker process died (out of memory, or a crash in an image decoder); "
-                                   "rerun with --resume to continue") from exc
-            for stage in WORKER_STAGES:
-                self.stage_seconds[stage] += prepared.timings.get(stage, 0.0)
-            if prepared.error:
-                self._fail(item, customer, prepared.error)
-            else:
-                self.ready.append((item, customer, prepared))
-            if len(self.ready) >= self.options.batch_size or len(self.failed) >= self.options.batch_size:
-                self._flush()
+            except BrokenProcessPool:
+                suspects = [(item, customer), *pending.values()]
+                pending.clear()
+                self._recover(suspects)
+                return
+            self._take(item, customer, prepared)
+
+    def _recover(self, suspects: list[tuple[BatchItem, str]]) -> None:
+        """A worker died and took the pool with it. Every item then in flight is a suspect: each
+        runs alone in a fresh pool, so only an item that kills a worker again gets the error."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = self._new_pool()
+        for item, customer in suspects:
+            try:
+                prepared = self.pool.submit(self.prepare, item).result()
+            except BrokenProcessPool:
+                self._fail(item, customer, "the worker process died on this item (a crash in the image "
+                                           "decoder, or out of memory)")
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = self._new_pool()
+                continue
+            self._take(item, customer, prepared)
+
+    def _take(self, item: BatchItem, customer: str, prepared: Prepared) -> None:
+        """A worker's answer: into the next embedding batch, or an error row."""
+        for stage in WORKER_STAGES:
+            self.stage_seconds[stage] += prepared.timings.get(stage, 0.0)
+        if prepared.error:
+            self._fail(item, customer, prepared.error)
+        else:
+            self.ready.append((item, customer, prepared))
+        if len(self.ready) >= self.options.batch_size or len(self.failed) >= self.options.batch_size:
+            self._flush()
 
     def _fail(self, item: BatchItem, customer: str | None, reason: str) -> None:
         self.failed.append(ItemResult(item.key, item.label, customer, None, None, None, None, reason,
@@ -811,6 +838,15 @@ def _reference_thumbnail(store: Store, reference_id: int) -> bytes | None:
     return _thumbnail_png(255 - image)
 
 
+def _plain(value: object) -> str:
+    """Summary values as a person reads them, not as Python prints them."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
 def _img(data: bytes | None, alt: str) -> str:
     if not data:
         return '<span class="none">-</span>'
@@ -838,7 +874,7 @@ def write_html(store: Store, run_id: int, results: list[ItemResult], path: Path,
              f"<title>sigverify batch {run_id}</title><style>{_CSS}</style></head><body>",
              f"<h1>Batch {run_id}</h1>", "<table class='summary'>"]
     for key, value in counts.items():
-        lines.append(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>")
+        lines.append(f"<tr><th>{html.escape(key.replace('_', ' '))}</th><td>{html.escape(_plain(value))}</td></tr>")
     lines.append("</table>")
     if len(ordered) > max_thumbnails:
         lines.append(f"<p>Images shown for the first {max_thumbnails} items in review order.</p>")
