@@ -1,4 +1,10 @@
-"""What a command needs, built lazily from the common options: engine, store, verifier, output."""
+"""What a command needs, built lazily from the common options: engine, store, login, verifier, output.
+
+Login: ``--user NAME`` (password from ``--password-file``, else ``SIGVERIFY_PASSWORD``, else a
+prompt), or ``SIGVERIFY_USER`` + ``SIGVERIFY_PASSWORD`` for automation; never a password argument.
+A store with no users yet runs every command as the first-time (bootstrap) administrator and
+says so on stderr, until ``sigverify users add NAME --role administrator`` creates the first user.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,33 @@ import json
 import os
 import sys
 from functools import cached_property
+from pathlib import Path
 
 from ..core.engine import Engine
+from ..core.security import (
+    AuditLog,
+    AuthenticationError,
+    GuardedVerifier,
+    User,
+    UserService,
+    accepted_model_hashes,
+    bootstrap_user,
+    guarded_verifier,
+    open_store,
+)
 from ..core.store import Store
-from ..core.verify import Verifier
+
+LOGIN_HELP = ("this database has users: log in with --user NAME (password prompt or --password-file), "
+              "or set SIGVERIFY_USER and SIGVERIFY_PASSWORD")
+
+
+def read_password_file(path: str | Path) -> str:
+    """The first line of the file, without its line ending (so `echo secret > file` works)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuthenticationError(f"cannot read the password file {path}: {exc}") from exc
+    return text.splitlines()[0] if text else ""
 
 
 class CliContext:
@@ -20,18 +49,66 @@ class CliContext:
 
     @cached_property
     def engine(self) -> Engine:
-        engine = Engine(getattr(self.args, "model", None), device=getattr(self.args, "device", "auto"))
+        # a model that does not match its card loads only if an administrator accepted that exact file
+        engine = Engine(getattr(self.args, "model", None), device=getattr(self.args, "device", "auto"),
+                        accepted_sha256=accepted_model_hashes(self.raw_store))
+        if engine.check.accepted:
+            print(f"note: model {engine.path.name} does not match its card; running it because an "
+                  "administrator accepted this exact file", file=sys.stderr)
         if engine.fallback_message:
             print(f"note: {engine.fallback_message}", file=sys.stderr)
         return engine
 
     @cached_property
-    def store(self) -> Store:
-        return Store(getattr(self.args, "db", None))
+    def raw_store(self) -> Store:
+        """The store before login: for logging in and reading accepted models only."""
+        return open_store(getattr(self.args, "db", None))
 
     @cached_property
-    def verifier(self) -> Verifier:
-        verifier = Verifier(self.engine, self.store)
+    def store(self) -> Store:
+        """The store, once someone is logged in: nothing of the customers is shown to nobody."""
+        _ = self.current_user
+        return self.raw_store
+
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self.raw_store)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return self.users.audit
+
+    @cached_property
+    def current_user(self) -> User:
+        if self.users.needs_first_administrator():
+            user = bootstrap_user(self._login_name())
+            print(f"note: no users in this database yet: acting as the first-time administrator "
+                  f"({user.username}); create one with `sigverify users add NAME --role administrator`",
+                  file=sys.stderr)
+            return user
+        name = self._login_name()
+        if not name:
+            raise AuthenticationError(LOGIN_HELP)
+        return self.users.authenticate(name, self._password(name))
+
+    def _login_name(self) -> str | None:
+        return getattr(self.args, "user", None) or os.environ.get("SIGVERIFY_USER") or None
+
+    def _password(self, name: str) -> str:
+        path = getattr(self.args, "password_file", None)
+        if path:
+            return read_password_file(path)
+        if "SIGVERIFY_PASSWORD" in os.environ:
+            return os.environ["SIGVERIFY_PASSWORD"]
+        if not sys.stdin.isatty():
+            raise AuthenticationError(f"no password for {name}: use --password-file or SIGVERIFY_PASSWORD "
+                                      "when there is no terminal to type it in")
+        return getpass.getpass(f"password for {name}: ")
+
+    @cached_property
+    def verifier(self) -> GuardedVerifier:
+        """The Verifier behind the permission guard, with the chained audit trail as its hook."""
+        verifier = guarded_verifier(self.engine, self.store, self.current_user)
         refreshed = verifier.refresh_stale_embeddings()
         if refreshed:
             print(f"note: re-embedded {refreshed} reference(s) for model {verifier.model_version}", file=sys.stderr)
@@ -39,7 +116,8 @@ class CliContext:
 
     @cached_property
     def user(self) -> str:
-        return os.environ.get("SIGVERIFY_USER") or getpass.getuser()
+        """The logged-in user's name (what the commands record)."""
+        return self.current_user.username
 
     def emit(self, data: dict, text: str) -> None:
         """One JSON object per line with --json, else the human sentence."""

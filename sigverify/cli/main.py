@@ -12,6 +12,7 @@ from .. import __version__
 from ..core.engine import DEVICES, ModelError
 from ..core.imaging import ImageLoadError
 from ..core.normalize import NoInkError
+from ..core.security import AuthenticationError, PermissionDenied
 from ..core.store import StoreError, UnknownCustomerError
 from ..core.verify import NoSignatureError
 from . import commands
@@ -25,7 +26,17 @@ EXIT_CODES: dict[type, int] = {
     NoInkError: 5,
     ModelError: 6,
     StoreError: 7,
+    AuthenticationError: 8,  # not logged in, or wrong user name / password
+    PermissionDenied: 8,  # logged in, but the role may not do this
 }
+
+
+class RefusePasswordArgument(argparse.Action):
+    """``--password`` would otherwise be taken as an abbreviation of ``--password-file``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error("a password is never taken as an argument (shell history, process list): "
+                     "use the prompt, --password-file or SIGVERIFY_PASSWORD")
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -34,6 +45,11 @@ def common_options() -> argparse.ArgumentParser:
     common.add_argument("--model", metavar="PATH", help="ONNX model file (default: the bundled model)")
     common.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     common.add_argument("--json", action="store_true", help="one JSON object per result on stdout")
+    # never a password argument: it would sit in the shell history and in every process listing
+    common.add_argument("--user", metavar="NAME", help="log in as NAME (password prompt, --password-file, "
+                        "or SIGVERIFY_PASSWORD); default: SIGVERIFY_USER")
+    common.add_argument("--password-file", metavar="PATH", help="read the password from the first line of PATH")
+    common.add_argument("--password", nargs="?", action=RefusePasswordArgument, help=argparse.SUPPRESS)
     return common
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,14 @@ class ModelCheck:
     sha256: str
     card: dict | None  # None: no card beside the model (e.g. a model built by the tests)
     card_matches: bool | None
+    accepted: bool = False  # does not match its card, but an administrator accepted this exact file
 
 
-def check_model_file(path: Path) -> ModelCheck:
-    """Existence and the SHA-256 against the card; raises ModelError on a mismatch."""
+def check_model_file(path: Path, accepted: Collection[str] = ()) -> ModelCheck:
+    """Existence and the SHA-256 against the card; raises ModelError on a mismatch.
+
+    ``accepted``: SHA-256 values an administrator accepted (audited) despite a mismatch.
+    """
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     digest = sha256_file(path)
@@ -68,9 +73,12 @@ def check_model_file(path: Path) -> ModelCheck:
         raise ModelError(f"model card {card_file} cannot be read: {exc}") from exc
     expected = card.get("sha256")
     if expected and expected != digest:
+        if digest in accepted:
+            return ModelCheck(digest, card, False, accepted=True)
         raise ModelError(
             f"model file {path.name} does not match its card (SHA-256 {digest[:12]}…, card says "
-            f"{str(expected)[:12]}…): the file was changed, truncated or swapped"
+            f"{str(expected)[:12]}…): the file was changed, truncated or swapped; an administrator "
+            f"can accept it with `sigverify model accept`"
         )
     return ModelCheck(digest, card, bool(expected))
 
@@ -91,12 +99,12 @@ class Engine:
     """One loaded model. Thread-safe for ``embed`` (onnxruntime sessions are)."""
 
     def __init__(self, model_path: str | Path | None = None, device: str = "auto", warm_up: bool = True,
-                 threads: int | None = None):
+                 threads: int | None = None, accepted_sha256: Collection[str] = ()):
         if device not in DEVICES:
             raise ModelError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
         started = time.perf_counter()
         self.path = Path(model_path) if model_path else default_model_path()
-        self.check = check_model_file(self.path)
+        self.check = check_model_file(self.path, accepted_sha256)
         self.requested_device = device
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the fallback is reported by us, in words

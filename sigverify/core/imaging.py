@@ -35,10 +35,16 @@ class LoadedImage:
     page_count: int = 1
 
 
+def printable_name(text: str) -> str:
+    """A file name fit for messages and the database: a non-UTF-8 name (Linux passes its bytes
+    through as surrogates) would otherwise fail later, when printed or stored, far from the cause."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _describe(source: str | Path | bytes, name: str | None) -> str:
     if name:
-        return name
-    return "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
+        return printable_name(name)
+    return "<bytes>" if isinstance(source, bytes | bytearray) else printable_name(str(source))
 
 
 def read_file_bytes(source: str | Path | bytes, label: str) -> bytes:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .engine import Engine
 from .extraction import Extraction, find_signature
-from .imaging import LoadedImage, load_image, read_file_bytes
+from .imaging import LoadedImage, load_image, printable_name, read_file_bytes
 from .normalize import NoInkError, normalize_signature
 from .store import NewReference, Store, UnknownCustomerError
 
@@ -130,7 +130,7 @@ def png_bytes(normalized: np.ndarray) -> bytes:
 
 
 def _read(source: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
-    label = name or ("<bytes>" if isinstance(source, bytes | bytearray) else str(source))
+    label = printable_name(name or ("<bytes>" if isinstance(source, bytes | bytearray) else str(source)))
     return read_file_bytes(source, label), label
 
 

@@ -6,9 +6,9 @@ Changing, deleting or reordering any record breaks the chain from that record on
 off the end; ``verify`` therefore reports the head hash so it can be written down elsewhere.
 
 Records are written with the caller's connection, inside the caller's transaction, so an
-audited change and its record commit together or not at all. On SQLite the transaction has
-already written (it holds the write lock) when it reads the chain head, so two writers cannot
-both chain to the same record.
+audited change and its record commit together or not at all. A record is inserted before the
+chain head is read, so the transaction holds SQLite's write lock by then (PostgreSQL: a table
+lock) and two writers can never chain to the same record.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text, update
 
 from ..store import Store, audit_log, now_iso
 
 GENESIS_HASH = "0" * 64
+PENDING = "pending"  # for the instant between a record's insert and its hash, inside one transaction
 CSV_FIELDS = ("id", "created_at", "user", "action", "details", "prev_hash", "hash")
 
 
@@ -75,16 +76,23 @@ class AuditLog:
 
     def append(self, conn, user: str | None, action: str, details: dict) -> int:
         """Write one record with ``conn`` (inside the caller's transaction); returns its id."""
-        last = conn.execute(select(audit_log.c.id, audit_log.c.hash)
-                            .order_by(audit_log.c.id.desc()).limit(1)).first()
-        prev_hash, record_id = (last.hash, last.id + 1) if last else (GENESIS_HASH, 1)
+        if conn.dialect.name == "postgresql":
+            # READ COMMITTED would let two transactions chain to the same head: serialise appends
+            conn.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
         # stored as canonical text, so the hash can be recomputed from the row as it is
-        details = json.loads(canonical_json(details))
+        details_text = canonical_json(details)
+        details = json.loads(details_text)
         created_at = now_iso()
+        # insert first, then read the head: the insert takes SQLite's write lock, so no other
+        # writer can append between reading the head and linking to it (no forked chain)
+        record_id = conn.execute(insert(audit_log).values(
+            created_at=created_at, user=user, action=action, details=details_text, prev_hash=PENDING,
+            hash=PENDING)).inserted_primary_key[0]
+        last = conn.execute(select(audit_log.c.hash).where(audit_log.c.id < record_id)
+                            .order_by(audit_log.c.id.desc()).limit(1)).first()
+        prev_hash = last.hash if last else GENESIS_HASH
         digest = record_hash(prev_hash, record_id, created_at, user, action, details)
-        conn.execute(insert(audit_log).values(id=record_id, created_at=created_at, user=user, action=action,
-                                              details=canonical_json(details), prev_hash=prev_hash,
-                                              hash=digest))
+        conn.execute(update(audit_log).where(audit_log.c.id == record_id).values(prev_hash=prev_hash, hash=digest))
         return record_id
 
     def record(self, user: str | None, action: str, details: dict) -> int:
@@ -109,7 +117,8 @@ class AuditLog:
         for rec in self.records():
             problem = _check_record(rec, prev_hash, expected_id)
             if problem:
-                return ChainCheck(False, count, prev_hash, rec.id, problem)
+                bad_id, reason = problem
+                return ChainCheck(False, count, prev_hash, bad_id, reason)
             prev_hash, expected_id, count = rec.hash, rec.id + 1, count + 1
         return ChainCheck(True, count, prev_hash)
 
@@ -134,11 +143,14 @@ def _to_record(row) -> AuditRecord:
     return AuditRecord(row.id, row.created_at, row.user, row.action, details, row.prev_hash, row.hash)
 
 
-def _check_record(rec: AuditRecord, prev_hash: str, expected_id: int) -> str | None:
-    if rec.id != expected_id:
-        return f"record {expected_id} is missing (next record is {rec.id}): records were deleted"
+def _check_record(rec: AuditRecord, prev_hash: str, expected_id: int) -> tuple[int, str] | None:
+    """(first bad record id, why) or None. An id gap whose hashes still link is a rolled-back
+    insert on a server database (sequences skip), not tampering."""
     if rec.prev_hash != prev_hash:
-        return f"record {rec.id} does not link to record {rec.id - 1}: a record before it was changed or deleted"
+        if rec.id != expected_id:
+            return expected_id, f"record {expected_id} is missing (next record is {rec.id}): records were deleted"
+        return rec.id, (f"record {rec.id} does not link to record {rec.id - 1}: "
+                        "that record was changed (hash rewritten) or replaced")
     if record_hash(prev_hash, rec.id, rec.created_at, rec.user, rec.action, rec.details) != rec.hash:
-        return f"record {rec.id} was altered after it was written (its content does not match its hash)"
+        return rec.id, f"record {rec.id} was altered after it was written (its content does not match its hash)"
     return None
