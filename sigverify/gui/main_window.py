@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         paste_action = QAction("&Paste cheque", self, shortcut=QKeySequence.StandardKey.Paste)
         # a text field that has focus keeps Ctrl+V for itself (Qt's shortcut override)
         paste_action.triggered.connect(lambda: (self.show_page("verify"), verify.paste()))
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
         for action in (open_action, paste_action):
             file_menu.addAction(action)

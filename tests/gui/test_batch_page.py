@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import functools
 import shutil
 import threading
 
 from gui_helpers import CUSTOMER, drop_files, wait_idle
 
 from sigverify.core import batch as core_batch
+from sigverify.gui.pages import batch_page
 
 
 def _folder(tmp_path, signature_files, copies: int = 1):
@@ -57,16 +59,16 @@ def test_batch_cancel_stops_and_keeps_whole_batches(qtbot, registered, window, s
     page.set_source(str(_folder(tmp_path, signature_files, copies=6)))
     page.workers.setValue(0)
     # hold the pipeline after its first item until the test pressed Cancel
-    gate, original = threading.Event(), core_batch.prepare_item
-    calls = []
+    gate, calls = threading.Event(), []
 
     def slow_prepare(item, params=None):
         calls.append(item.key)
         if len(calls) == 2:
             gate.wait(10)
-        return original(item, params)
+        return core_batch.prepare_item(item, params)
 
-    monkeypatch.setattr(core_batch, "prepare_item", slow_prepare)
+    # the page drives the core's BatchRunner; only its per-item step is slowed down here
+    monkeypatch.setattr(batch_page, "BatchRunner", functools.partial(core_batch.BatchRunner, prepare=slow_prepare))
     page.start_button.click()
     qtbot.waitUntil(lambda: len(calls) >= 2, timeout=10_000)
     assert page.cancel_button.isEnabled()

@@ -1,7 +1,282 @@
+"""Settings and about: where the data lives, the model and its card, the device, the thresholds.
+
+Everything shown comes from the core (engine, model card, store, guarded verifier); the page
+only saves the user's choices (QSettings) and asks the core to reload or change things.
+"""
+
 from __future__ import annotations
 
+import json
+import platform
+import sys
+from pathlib import Path
+
+import onnxruntime as ort
+import PySide6
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ... import __version__
+from ...core.engine import DEVICES, Engine
+from ...core.security import Permission
+from ..context import AppContext, data_folder, log_file
+from ..errors import ErrorReporter, Explanation
+from ..workers import TaskHandle
 from .base import Page
+
+DEVICE_WORDS = {"auto": "Automatic (GPU when available)", "cpu": "CPU only", "cuda": "NVIDIA GPU (CUDA)"}
+
+
+def _value(label: str = "") -> QLabel:
+    widget = QLabel(label)
+    widget.setWordWrap(True)
+    widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return widget
+
+
+def _metrics_text(metrics: dict) -> str:
+    if not metrics:
+        return "none recorded"
+    parts = []
+    for key, value in sorted(metrics.items()):
+        if isinstance(value, float):
+            parts.append(f"{key} {value:.4g}")
+        elif isinstance(value, int | str):
+            parts.append(f"{key} {value}")
+        else:
+            parts.append(f"{key} {json.dumps(value)[:80]}")
+    return " · ".join(parts)
 
 
 class SettingsPage(Page):
-    title = "Settings"
+    title = "Settings and about"
+    subtitle = "Where sigverify keeps its data, which model it runs and where, and the decision thresholds."
+
+    def __init__(self, context: AppContext, errors: ErrorReporter, parent: QWidget | None = None):
+        super().__init__(context, errors, parent)
+        self._build()
+        context.engine_ready.connect(self._show_engine)
+        context.engine_failed.connect(lambda *_: self._show_engine(None))
+        context.user_changed.connect(lambda _u: self._apply_role())
+        context.thresholds_changed.connect(self._show_thresholds)
+        self._apply_role()
+        self._show_engine(context.engine)
+
+    def _build(self) -> None:
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        inner = QWidget()
+        columns = QGridLayout(inner)
+        columns.setContentsMargins(0, 0, 8, 0)
+        columns.setColumnStretch(0, 1)
+        columns.setColumnStretch(1, 1)
+        columns.addWidget(self._data_box(), 0, 0)
+        columns.addWidget(self._thresholds_box(), 1, 0)
+        columns.addWidget(self._about_box(), 2, 0)
+        columns.addWidget(self._model_box(), 0, 1, 3, 1)
+        columns.setRowStretch(3, 1)
+        scroll.setWidget(inner)
+        self.page_layout.addWidget(scroll, 1)
+
+    # --- sections ---------------------------------------------------------------------
+    def _data_box(self) -> QGroupBox:
+        box = QGroupBox("Data folders")
+        form = QFormLayout(box)
+        self.database = _value(self.context.store.location)
+        change_db = QPushButton("Use another &database…")
+        change_db.clicked.connect(self.choose_database)
+        self.change_db_button = change_db
+        form.addRow("Database:", self.database)
+        form.addRow("", change_db)
+        for label, path in (("Data folder:", data_folder()), ("Log file:", log_file().parent)):
+            row = QHBoxLayout()
+            row.addWidget(_value(str(path)), 1)
+            button = QPushButton("Open")
+            button.setAccessibleName(f"Open {label.rstrip(':').lower()}")
+            button.clicked.connect(lambda _=False, p=path: self.open_folder(p))
+            row.addWidget(button)
+            form.addRow(label, row)
+        form.addRow("Settings file:", _value(self.context.settings.fileName()))
+        return box
+
+    def _model_box(self) -> QGroupBox:
+        box = QGroupBox("Signature model")
+        layout = QVBoxLayout(box)
+        form = QFormLayout()
+        self.model_file = _value("")
+        self.model_version = _value("")
+        self.model_card = _value("")
+        self.model_metrics = _value("")
+        self.model_training = _value("")
+        self.model_providers = _value("")
+        self.model_fallback = _value("")
+        self.model_fallback.setObjectName("fallbackNote")
+        for label, widget in (("File:", self.model_file), ("Version:", self.model_version),
+                              ("Card:", self.model_card), ("Metrics:", self.model_metrics),
+                              ("Trained on:", self.model_training), ("Running on:", self.model_providers),
+                              ("", self.model_fallback)):
+            form.addRow(label, widget)
+        layout.addLayout(form)
+        device_row = QHBoxLayout()
+        self.device = QComboBox()
+        for device in DEVICES:
+            self.device.addItem(DEVICE_WORDS[device], device)
+        self.device.setCurrentIndex(list(DEVICES).index(self.context.device))
+        device_label = QLabel("De&vice:")
+        device_label.setBuddy(self.device)
+        self.apply_device = QPushButton("&Reload model")
+        self.apply_device.clicked.connect(self.reload_model)
+        self.choose_model_button = QPushButton("Choose model &file…")
+        self.choose_model_button.clicked.connect(self.choose_model)
+        device_row.addWidget(device_label)
+        device_row.addWidget(self.device, 1)
+        device_row.addWidget(self.apply_device)
+        layout.addLayout(device_row)
+        layout.addWidget(self.choose_model_button)
+        layout.addStretch(1)
+        return box
+
+    def _thresholds_box(self) -> QGroupBox:
+        box = QGroupBox("Decision thresholds")
+        form = QFormLayout(box)
+        self.accept = QDoubleSpinBox()
+        self.reject = QDoubleSpinBox()
+        for spin in (self.accept, self.reject):
+            spin.setRange(-1.0, 1.0)
+            spin.setDecimals(3)
+            spin.setSingleStep(0.01)
+        self.threshold_source = _value("")
+        form.addRow("&Match at or above:", self.accept)
+        form.addRow("&No match below:", self.reject)
+        form.addRow("", self.threshold_source)
+        row = QHBoxLayout()
+        self.apply_thresholds = QPushButton("&Apply thresholds")
+        self.apply_thresholds.clicked.connect(self.save_thresholds)
+        self.reset_thresholds = QPushButton("Use the &model's")
+        self.reset_thresholds.clicked.connect(lambda: self.save_thresholds(reset=True))
+        row.addWidget(self.apply_thresholds)
+        row.addWidget(self.reset_thresholds)
+        row.addStretch(1)
+        form.addRow("", row)
+        self.thresholds_note = _value("")
+        form.addRow("", self.thresholds_note)
+        return box
+
+    def _about_box(self) -> QGroupBox:
+        box = QGroupBox("About")
+        form = QFormLayout(box)
+        form.addRow("sigverify:", _value(f"{__version__} — offline handwritten-signature verification"))
+        form.addRow("Runtime:", _value(f"Python {platform.python_version()} · Qt {PySide6.__version__} · "
+                                       f"onnxruntime {ort.__version__} · {sys.platform}"))
+        self.user_info = _value("")
+        form.addRow("Logged in:", self.user_info)
+        return box
+
+    # --- showing ----------------------------------------------------------------------
+    def on_shown(self) -> None:
+        self._show_engine(self.context.engine)
+
+    def _apply_role(self) -> None:
+        user = self.context.user
+        admin_thresholds = self.context.can(Permission.SET_THRESHOLDS)
+        for widget in (self.accept, self.reject, self.apply_thresholds, self.reset_thresholds):
+            widget.setEnabled(admin_thresholds)
+        self.thresholds_note.setText("" if admin_thresholds else "Only administrators can change the thresholds.")
+        can_model = self.context.can(Permission.CHANGE_MODEL)
+        self.choose_model_button.setEnabled(can_model)
+        self.change_db_button.setEnabled(can_model)
+        if user is not None:
+            self.user_info.setText(f"{user.username} ({user.role.label})")
+
+    def _show_engine(self, engine: Engine | None) -> None:
+        if engine is None:
+            error = self.context.engine_error
+            self.model_file.setText(self.context.model_path or "the bundled model")
+            self.model_version.setText("not loaded" + (f": {error}" if error else " yet"))
+            for widget in (self.model_card, self.model_metrics, self.model_training, self.model_providers,
+                           self.model_fallback):
+                widget.setText("")
+            return
+        meta, check = engine.metadata, engine.check
+        self.model_file.setText(str(engine.path))
+        self.model_version.setText(f"{meta.version}" + (f" (built {meta.created[:10]})" if meta.created else ""))
+        card = check.card or {}
+        if check.card is None:
+            card_text = "no card beside the model file"
+        elif getattr(check, "accepted", False):
+            card_text = "does NOT match the file; running because an administrator accepted this exact file"
+        else:
+            card_text = "matches the file (SHA-256 checked)" if check.card_matches else "present, no checksum"
+        self.model_card.setText(f"{card_text}; SHA-256 {check.sha256[:16]}…")
+        self.model_metrics.setText(_metrics_text(card.get("metrics") or meta.metrics))
+        self.model_training.setText(card.get("training_data") or meta.training_data or "not stated")
+        providers = ", ".join(engine.providers)
+        self.model_providers.setText(f"{engine.device_label} — providers in use: {providers}")
+        self.model_fallback.setText(engine.fallback_message or "")
+        self._show_thresholds()
+
+    def _show_thresholds(self) -> None:
+        verifier = self.context.verifier
+        if verifier is None:
+            return
+        t = verifier.thresholds()
+        self.accept.setValue(t.accept)
+        self.reject.setValue(t.reject)
+        self.threshold_source.setText("set by an administrator" if t.source == "administrator"
+                                      else "the model's own (from its validation)")
+
+    # --- changing ---------------------------------------------------------------------
+    def save_thresholds(self, reset: bool = False) -> None:
+        verifier = self.context.verifier
+        if verifier is None:
+            return
+        accept, reject = (None, None) if reset else (self.accept.value(), self.reject.value())
+
+        def work(_task: TaskHandle):
+            return verifier.set_thresholds(accept, reject)
+
+        self.runner.submit("settings.thresholds", work, lambda _t: self.context.thresholds_changed.emit(),
+                           lambda exc, details: self.errors.report(exc, details, action="set thresholds"))
+
+    def reload_model(self, model_path: str | None = None) -> None:
+        device = self.device.currentData()
+        self.context.settings.setValue("model/device", device)
+        if model_path:
+            self.context.settings.setValue("model/path", model_path)
+        self.model_version.setText("loading…")
+        # the command line's --device / --model win only until the user chooses here
+        self.context.options = type(self.context.options)(db=self.context.options.db, model=None, device=None)
+        self.context.load_engine(model_path or self.context.model_path, device)
+
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Signature model", str(Path.home()), "ONNX models (*.onnx)")
+        if path:
+            self.reload_model(path)
+
+    def choose_database(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Database file", str(data_folder() / "sigverify.db"),
+                                              "SQLite databases (*.db);;All files (*)",
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.context.settings.setValue("database/url", f"sqlite:///{path}")
+            self.errors.show(Explanation("Restart needed", f"sigverify will use {path} from its next start.",
+                                         "Close and start sigverify again."), QMessageBox.Icon.Information)
+
+    def open_folder(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
