@@ -810,7 +810,8 @@ def write_json(results: list[ItemResult], path: Path, summary: BatchSummary | No
     path.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
-def _crops(store: Store, run_id: int, keys: list[str]) -> dict[str, bytes]:
+def crop_thumbnails(store: Store, run_id: int, keys: list[str]) -> dict[str, bytes]:
+    """{item key: signature crop thumbnail PNG} for those of ``keys`` that have one (GUI, HTML)."""
     found: dict[str, bytes] = {}
     for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
         chunk = keys[start : start + 500]
@@ -819,11 +820,6 @@ def _crops(store: Store, run_id: int, keys: list[str]) -> dict[str, bytes]:
             .where(batch_items.c.run_id == run_id, batch_items.c.item_key.in_(chunk))).all())
         found.update({r.item_key: store.cipher.decrypt(r.crop_png) for r in rows if r.crop_png})
     return found
-
-
-def crop_thumbnails(store: Store, run_id: int, keys: list[str]) -> dict[str, bytes]:
-    """Each item's signature-crop thumbnail (PNG bytes, decrypted), for the GUI's results table."""
-    return _crops(store, run_id, keys)
 
 
 def _reference_thumbnail(store: Store, reference_id: int) -> bytes | None:
@@ -867,7 +863,7 @@ def write_html(store: Store, run_id: int, results: list[ItemResult], path: Path,
                summary: BatchSummary | None = None, max_thumbnails: int = 2000) -> None:
     """Summary on top, then every item in review order with its crop beside the reference used."""
     ordered = review_order(results)
-    crops = _crops(store, run_id, [r.key for r in ordered[:max_thumbnails]])
+    crops = crop_thumbnails(store, run_id, [r.key for r in ordered[:max_thumbnails]])
     references: dict[int, bytes | None] = {}
     counts = report_summary(results, summary)
     lines = ["<!doctype html><html><head><meta charset='utf-8'>",
