@@ -554,6 +554,8 @@ class BatchRunner:
                                     "resumed_items": len(done), **self.options.to_dict()})
         self.skipped, self.errors_before = len(done), done_errors
         self.started = started
+        if self.on_progress is not None:  # the total (and a resumed run's head start) before any work
+            self.on_progress(BatchProgress(self.run_id, self.total, self.skipped, self.errors_before, 0.0))
         status, interrupted = "finished", False
         self.pool = self._new_pool()
         try:

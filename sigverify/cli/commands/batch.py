@@ -66,7 +66,10 @@ def _progress_bar(args) -> tuple[tqdm, Callable[[BatchProgress], None]]:
 
     def on_progress(progress: BatchProgress) -> None:
         if bar.total != progress.total:
-            bar.total = progress.total
+            # first call: a resumed run starts at its earlier items, which must not count in the rate
+            bar.reset(total=progress.total)
+            bar.initial = bar.n = bar.last_print_n = progress.done
+            bar.refresh()
         bar.update(progress.done - bar.n)
         bar.set_postfix(errors=progress.errors, refresh=False)
 
