@@ -14,9 +14,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from fixture_files import write_signature  # noqa: E402
 from model_factory import build_test_model  # noqa: E402
-
-from sigverify.synth.signatures import SyntheticWriter  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,15 +52,6 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("SIGVERIFY_HOME", str(home / "sigverify"))
     return home
-
-
-def write_signature(path: Path, writer_seed: int, sample_seed: int, forged: bool = False) -> Path:
-    rng = np.random.default_rng(sample_seed)
-    writer = SyntheticWriter(writer_seed)
-    image = writer.forgery(rng) if forged else writer.genuine(rng)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), image)
-    return path
 
 
 @pytest.fixture

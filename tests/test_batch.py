@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import write_signature
+from fixture_files import write_signature
 from PIL import Image
 
 from sigverify.cli.main import main as cli_main
@@ -336,3 +336,16 @@ def test_a_worker_crash_costs_only_the_item_that_caused_it(verifier, cheque_imag
     assert summary.processed == 4 and not summary.interrupted
     assert "worker process died on this item" in rows["C2_poison.png"].error
     assert all(rows[name].error is None or "worker" not in rows[name].error for name in names)
+
+
+def test_x9_interrupt_then_resume(verifier, x9_bytes, tmp_path):
+    path = tmp_path / "letter.x937"
+    path.write_bytes(x9_bytes)
+    seen = []
+    stopped = run_batch(verifier, BatchOptions(path, workers=0, batch_size=1), on_progress=seen.append,
+                        should_stop=lambda: bool(seen) and seen[-1].done >= 2)
+    assert stopped.interrupted and stopped.total == 5
+    resumed = run_batch(verifier, BatchOptions(path, workers=0, resume=True))
+    assert resumed.run_id == stopped.run_id and resumed.skipped + resumed.processed == 5
+    keys = [r.key for r in load_results(verifier.store, resumed.run_id)]
+    assert keys == sorted(set(keys)) and len(keys) == 5
