@@ -275,3 +275,48 @@ def test_concurrent_writers_never_fork_the_chain(store):
         thread.join()
     check = log.verify()
     assert check.ok and check.records == 30
+
+
+@pytest.mark.parametrize("tamper, words", [
+    ("UPDATE verifications SET decision = 'match', score = 0.99", "verification record 1: score, decision"),
+    ("UPDATE verifications SET final_decision = 'accept'", "final decision differs"),
+    ("DELETE FROM verifications", "verification record 1 is in the audit trail but not in the table"),
+    ("UPDATE users SET role = 'administrator' WHERE username = 'bob'", "'bob' has role 'administrator'"),
+    ("UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'bob') "
+     "WHERE username = 'alice'", "'alice': the password hash was replaced"),
+    ("INSERT INTO settings (key, value) VALUES ('accepted_models', '{\"abc\": {}}')", "model abc is marked accepted"),
+    ("INSERT INTO settings (key, value) VALUES ('thresholds', '{\"accept\": 0.1, \"reject\": 0.0}')",
+     "thresholds setting"),
+    ("UPDATE reference_signatures SET removed_at = '2026-01-01'", "reference signature 1: removed or restored"),
+])
+def test_tables_changed_around_sigverify_are_found(engine, store, admin, clerk, signature_files, db_url, tamper,
+                                                   words):
+    from sigverify.core.security import table_problems
+
+    guarded_verifier(engine, store, admin).register("C-1", [signature_files["a0"]])
+    guarded_verifier(engine, store, clerk).verify("C-1", signature_files["b0"])
+    assert table_problems(store) == []
+    sql(db_url, tamper)
+    problems = table_problems(store)
+    assert AuditLog(store).verify().ok  # the trail itself is untouched ...
+    assert any(words in p for p in problems), problems  # ... and says what the table should hold
+
+
+def test_a_role_raised_in_the_database_file_gives_no_login(users, admin, clerk, db_url):
+    sql(db_url, "UPDATE users SET role = 'administrator' WHERE username = 'bob'")
+    with pytest.raises(AuthenticationError, match="changed outside sigverify"):
+        users.authenticate("bob", PASSWORD)
+    assert users.authenticate("alice", PASSWORD) == admin  # the others are not affected
+    assert list(AuditLog(users.store).records())[-1].action == "login_refused"
+
+
+def test_an_acceptance_typed_into_the_database_lets_no_model_in(tmp_path, store, db_url):
+    model = build_test_model(tmp_path / "m.onnx", seed=4)
+    card_path_for(model).write_text(json.dumps({"sha256": "0" * 64}), encoding="utf-8")
+    from sigverify.core.engine import sha256_file
+
+    forged = json.dumps({sha256_file(model): {"file": str(model), "accepted_by": "alice"}})
+    sql(db_url, "INSERT INTO settings (key, value) VALUES ('accepted_models', ?)", forged)
+    assert accepted_model_hashes(store) == frozenset()
+    with pytest.raises(ModelError):
+        Engine(model, device="cpu", accepted_sha256=accepted_model_hashes(store))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...core.security import Permission, require
+from ...core.security import Permission, require, table_problems
 
 BROKEN_CHAIN_EXIT = 9
 
@@ -23,9 +23,16 @@ def run(args, ctx) -> int:
         ctx.emit({"path": args.path, "records": count}, f"wrote {count} audit record(s) to {args.path}")
         return 0
     check = ctx.audit.verify()
-    if check.ok:
-        ctx.emit(check.to_dict(), f"audit trail intact: {check.records} record(s); head hash {check.head_hash}")
-        return 0
-    ctx.emit(check.to_dict(), f"AUDIT TRAIL BROKEN at record {check.first_bad_id}: {check.reason} "
-                              f"({check.records} record(s) before it check out)")
-    return BROKEN_CHAIN_EXIT
+    # the tables are compared only with an intact trail: a broken one cannot vouch for anything
+    problems = table_problems(ctx.store, ctx.audit) if check.ok else []
+    data = {**check.to_dict(), "table_problems": problems}
+    if not check.ok:
+        ctx.emit(data, f"AUDIT TRAIL BROKEN at record {check.first_bad_id}: {check.reason} "
+                       f"({check.records} record(s) before it check out)")
+        return BROKEN_CHAIN_EXIT
+    if problems:
+        ctx.emit(data, "audit trail intact, but the tables were changed outside sigverify:\n  "
+                       + "\n  ".join(problems))
+        return BROKEN_CHAIN_EXIT
+    ctx.emit(data, f"audit trail intact: {check.records} record(s), tables agree; head hash {check.head_hash}")
+    return 0

@@ -55,7 +55,7 @@ def run(args, ctx) -> int:
 def _add(args, ctx) -> int:
     actor = ctx.current_user
     password = new_password(args, args.name)
-    user = ctx.users.add_user(None if actor.bootstrap else actor, args.name, password, args.role)
+    user = ctx.users.add_user(actor, args.name, password, args.role)  # a bootstrap actor: first user only
     ctx.emit(user.to_dict(), f"added {user.role.value} {user.username}")
     return 0
 

@@ -19,6 +19,7 @@ Public API (stable; the GUI and CLI build on it):
     verifier = guarded_verifier(engine, store, user)   # same method names as Verifier
     verifier.verify(...); verifier.record_final_decision(...)   # clerk and administrator
     verifier.register(...); verifier.remove_reference(...); verifier.set_thresholds(...)  # administrator
+    AuditLog(store).verify(); table_problems(store)   # trail intact? tables as the trail says?
     users.add_user(user, "bob", password, Role.CLERK)            # administrator
     # refused actions raise PermissionDenied (a PermissionError) whose message says who may
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 from .audit import AuditLog, AuditRecord, ChainCheck, canonical_json
 from .backup import backup_database, integrity_check
+from .crosscheck import table_problems
 from .crypto import AesGcmCipher, CipherError, check_store_key, default_cipher, load_key, open_store
 from .guard import GuardedVerifier, guarded_verifier
 from .models import accept_model, accepted_model_hashes, accepted_models, revoke_model
@@ -42,5 +44,5 @@ __all__ = [
     "GuardedVerifier", "Permission", "PermissionDenied", "Role", "User", "UserService",
     "accept_model", "accepted_model_hashes", "accepted_models", "backup_database", "bootstrap_user",
     "canonical_json", "check_store_key", "default_cipher", "guarded_verifier", "integrity_check", "load_key",
-    "open_store", "require", "revoke_model",
+    "open_store", "require", "revoke_model", "table_problems",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,12 +99,14 @@ class AuditLog:
         """A record on its own (e.g. a failed login): its own transaction."""
         return self.store.run(lambda conn: self.append(conn, user, action, details))
 
-    def records(self, since_id: int = 0) -> Iterator[AuditRecord]:
-        """Every record in id order, read in pages so a long log never sits in memory at once."""
+    def records(self, since_id: int = 0, actions: Collection[str] | None = None) -> Iterator[AuditRecord]:
+        """Every record (of these ``actions``) in id order, read in pages: a long log never sits in memory."""
         last_id, page = since_id, 1000
         while True:
-            rows = self.store.run(lambda c, after=last_id: c.execute(
-                select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(page)).all())
+            query = select(audit_log).where(audit_log.c.id > last_id).order_by(audit_log.c.id).limit(page)
+            if actions is not None:
+                query = query.where(audit_log.c.action.in_(list(actions)))
+            rows = self.store.run(lambda c, q=query: c.execute(q).all())
             for row in rows:
                 yield _to_record(row)
             if len(rows) < page:

@@ -22,7 +22,21 @@ def accepted_models(store: Store) -> dict[str, dict]:
 
 
 def accepted_model_hashes(store: Store) -> frozenset[str]:
-    return frozenset(accepted_models(store))
+    """What ``Engine(accepted_sha256=...)`` may run: accepted in settings AND by an audited acceptance,
+    so an acceptance typed into the database file around sigverify does not let a swapped model in."""
+    live = set(accepted_models(store))
+    return frozenset(live & _audited_acceptances(store)) if live else frozenset()
+
+
+def _audited_acceptances(store: Store) -> set[str]:
+    accepted: set[str] = set()
+    for rec in AuditLog(store).records(actions=("accept_model", "revoke_model")):
+        digest = rec.details.get("sha256")
+        if rec.action == "accept_model":
+            accepted.add(digest)
+        else:
+            accepted.discard(digest)
+    return accepted
 
 
 def accept_model(store: Store, actor: User, path: str | Path, reason: str = "",

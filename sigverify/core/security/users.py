@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import getpass
+import hashlib
 import re
 import secrets
+from collections.abc import Iterator
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -84,11 +86,18 @@ class UserService:
             self.audit.record(_printable(username), "login_failed", {"username": _printable(username)})
             raise AuthenticationError(f"wrong user name or password for {_printable(username)!r}")
         user = _to_user(row)
+        problems = list(user_row_problems(row, expected_user_states(self.audit, row.username).get(row.username)))
+        if problems:
+            # role or password hash edited in the database file, around sigverify: no login on it
+            self.audit.record(user.username, "login_refused", {"username": user.username, "problems": problems})
+            raise AuthenticationError(f"the account {user.username!r} was changed outside sigverify ({problems[0]}); "
+                                      "an administrator must run `sigverify audit verify`")
         if user.disabled:
             self.audit.record(user.username, "login_failed", {"username": user.username, "reason": "disabled"})
             raise AuthenticationError(f"the account {user.username!r} is disabled; ask an administrator")
         if _hasher.check_needs_rehash(row.password_hash):
-            self._store_hash(user.username, password)  # cost parameters were raised since it was set
+            # cost parameters were raised since it was set; audited so the cross-check stays exact
+            self._store_hash(user.username, password, user.username, "rehash_password")
         return user
 
     # --- changing -----------------------------------------------------------------------
@@ -114,8 +123,10 @@ class UserService:
                 raise ValueError("the first user must be an administrator (--role administrator)")
             conn.execute(insert(users).values(username=username, role=role.value, password_hash=password_hash,
                                               created_at=now_iso(), disabled=0))
+            # the first user is recorded as created by the bootstrap session, or by itself (GUI dialog)
             self.audit.append(conn, actor.username if actor else username, "add_user",
-                              {"username": username, "role": role.value, "first_user": not count})
+                              {"username": username, "role": role.value, "first_user": not count,
+                               "credential": credential_fingerprint(password_hash)})
 
         try:
             self.store.run(work)
@@ -129,7 +140,7 @@ class UserService:
             require(actor, Permission.MANAGE_USERS)
         check_password(new_password)
         self._require_exists(username)
-        self._store_hash(username, new_password, audit_as=actor.username)
+        self._store_hash(username, new_password, actor.username, "set_password")
 
     def set_role(self, actor: User, username: str, role: Role | str) -> None:
         require(actor, Permission.MANAGE_USERS)
@@ -158,15 +169,51 @@ class UserService:
 
         self.store.run(work)
 
-    def _store_hash(self, username: str, password: str, audit_as: str | None = None) -> None:
+    def _store_hash(self, username: str, password: str, audit_as: str, action: str) -> None:
         new_hash = _hasher.hash(password)
 
         def work(conn):
             conn.execute(update(users).where(users.c.username == username).values(password_hash=new_hash))
-            if audit_as is not None:
-                self.audit.append(conn, audit_as, "set_password", {"username": username})
+            self.audit.append(conn, audit_as, action,
+                              {"username": username, "credential": credential_fingerprint(new_hash)})
 
         self.store.run(work)
+
+
+def credential_fingerprint(password_hash: str) -> str:
+    """Names a password hash in the audit trail without exposing it to offline guessing (the argon2
+    string itself would be): a hash swapped in the users table no longer matches the trail."""
+    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:32]
+
+
+USER_ACTIONS = ("add_user", "set_role", "disable_user", "enable_user", "set_password", "rehash_password")
+
+
+def expected_user_states(log: AuditLog, username: str | None = None) -> dict[str, dict]:
+    """username -> {role, disabled, credential} as the audit trail says they were last set."""
+    expected: dict[str, dict] = {}
+    for rec in log.records(actions=USER_ACTIONS):
+        name = rec.details.get("username")
+        if username is not None and name != username:
+            continue
+        state = expected.setdefault(name, {})
+        for key in ("role", "disabled", "credential"):
+            if key in rec.details:
+                state[key] = rec.details[key]
+    return expected
+
+
+def user_row_problems(row, state: dict | None) -> Iterator[str]:
+    """How a users row differs from what the audit trail says it should be."""
+    if state is None:
+        yield f"user {row.username!r} was never added through sigverify"
+        return
+    if state.get("role") != row.role:
+        yield f"user {row.username!r} has role {row.role!r}; the audit trail says {state.get('role')!r}"
+    if int(state.get("disabled", 0)) != int(row.disabled):
+        yield f"user {row.username!r}: disabled={row.disabled} in the table, not as the audit trail says"
+    if "credential" in state and state["credential"] != credential_fingerprint(row.password_hash):
+        yield f"user {row.username!r}: the password hash was replaced outside sigverify"
 
 
 def _active_admins(conn) -> int:
