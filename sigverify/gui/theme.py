@@ -27,5 +27,8 @@ QWidget { font-size: 10pt; }
 #signatureCaption { color: #455a64; }
 #fallbackNote { color: #8a5300; }
 QPushButton { padding: 5px 12px; }
-QPushButton:default { font-weight: 600; }
+#primaryButton { font-weight: 600; color: #ffffff; background: #1565c0; border: 1px solid #0d47a1;
+                 border-radius: 4px; padding: 5px 16px; }
+#primaryButton:focus { border: 2px solid #ffb300; }
+#primaryButton:disabled { background: #90a4ae; border-color: #78909c; }
 """

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from ...core.verify import PreparedSignature
 from ..widgets.cheque_view import ChequeView
-from ..widgets.images import pixmap_from_array
+from ..widgets.images import ink_on_paper, pixmap_from_array
 from ..workers import TaskHandle, TaskRunner
 
 
@@ -74,7 +74,7 @@ class ConfirmReferencesDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def _show_crop(self, row: int) -> None:
-        pixmap = pixmap_from_array(self.prepared[row].normalized)
+        pixmap = ink_on_paper(self.prepared[row].normalized)
         self.crops[row].setPixmap(pixmap.scaledToWidth(300, Qt.TransformationMode.SmoothTransformation))
 
     def _reprepare(self, row: int, box: tuple[int, int, int, int]) -> None:

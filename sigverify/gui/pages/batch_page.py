@@ -128,7 +128,7 @@ class BatchPage(Page):
         workers_label.setBuddy(self.workers)
         self.resume = QCheckBox("&Continue the last run of this source")
         self.start_button = QPushButton("&Start")
-        self.start_button.setDefault(True)
+        self.start_button.setObjectName("primaryButton")
         self.cancel_button = QPushButton("Cance&l")
         self.cancel_button.setEnabled(False)
         self.start_button.clicked.connect(self.start)

@@ -34,7 +34,7 @@ from ..context import AppContext
 from ..dialogs.confirm_references import ConfirmReferencesDialog, prepare_all
 from ..dialogs.customer_dialog import CustomerDialog, choose_images
 from ..errors import ErrorReporter, Explanation
-from ..widgets.images import pixmap_from_bytes
+from ..widgets.images import ink_on_paper_png
 from ..workers import TaskHandle
 from .base import Page
 
@@ -74,8 +74,12 @@ class CustomersPage(Page):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for column in (0, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         splitter.addWidget(self.table)
 
@@ -110,8 +114,9 @@ class CustomersPage(Page):
         right_layout.addWidget(self.reference_list, 1)
         right_layout.addLayout(buttons)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([520, 560])
         self.page_layout.addWidget(splitter, 1)
         self._update_buttons()
 
@@ -145,7 +150,6 @@ class CustomersPage(Page):
                                            QTableWidgetItem(c.account or ""), count)):
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
-        self.table.resizeColumnToContents(0)
         if selected:
             self.select_customer(selected)
         self._selection_changed()  # the selected customer's references may have changed too
@@ -189,7 +193,7 @@ class CustomersPage(Page):
             if ref.removed_at:
                 text += f"\nREMOVED {ref.removed_at[:10]}"
             item = QListWidgetItem(text)
-            pixmap = pixmap_from_bytes(png).scaledToWidth(THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation)
+            pixmap = ink_on_paper_png(png).scaledToWidth(THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation)
             item.setIcon(QIcon(pixmap))
             item.setData(Qt.ItemDataRole.UserRole, ref.id)
             if ref.removed_at:

@@ -128,9 +128,9 @@ class SettingsPage(Page):
         self.model_fallback.setObjectName("fallbackNote")
         for label, widget in (("File:", self.model_file), ("Version:", self.model_version),
                               ("Card:", self.model_card), ("Metrics:", self.model_metrics),
-                              ("Trained on:", self.model_training), ("Running on:", self.model_providers),
-                              ("", self.model_fallback)):
+                              ("Trained on:", self.model_training), ("Running on:", self.model_providers)):
             form.addRow(label, widget)
+        form.addRow(self.model_fallback)
         layout.addLayout(form)
         device_row = QHBoxLayout()
         self.device = QComboBox()

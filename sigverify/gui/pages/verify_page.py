@@ -34,7 +34,7 @@ from ..widgets.cheque_view import ChequeView
 from ..widgets.customer_field import CustomerField
 from ..widgets.decision_banner import DecisionBanner
 from ..widgets.drop_zone import DropZone, image_png_bytes, local_paths
-from ..widgets.images import pixmap_from_array, pixmap_from_bytes
+from ..widgets.images import ink_on_paper, ink_on_paper_png, pixmap_from_array
 from ..widgets.score_gauge import ScoreGauge
 from ..widgets.signature_strip import SignatureStrip, Tile
 from ..workers import TaskHandle
@@ -91,7 +91,7 @@ class VerifyPage(Page):
         self.paste_button.setToolTip("Paste an image or a copied file (Ctrl+V)")
         self.verify_button = QPushButton("&Verify")
         self.verify_button.setToolTip("Verify the signature against the customer (Enter)")
-        self.verify_button.setDefault(True)
+        self.verify_button.setObjectName("primaryButton")
         top.addWidget(customer_label)
         top.addWidget(self.customer, 2)
         top.addWidget(self.customer_info, 2)
@@ -110,6 +110,7 @@ class VerifyPage(Page):
         self.drop_zone.setMinimumSize(360, 260)
         self.cheque_view = ChequeView()
         left_layout.addWidget(self.drop_zone, 1)
+        self._left = left
         box_row = QHBoxLayout()
         self.file_label = QLabel("")
         self.file_label.setObjectName("pageSubtitle")
@@ -147,9 +148,18 @@ class VerifyPage(Page):
         final_box.addWidget(self.final_label, 2, 0, 1, 3)
         right_layout.addWidget(self.banner)
         right_layout.addWidget(self.gauge)
-        right_layout.addWidget(self.score_label)
         right_layout.addWidget(self.signatures, 1)
-        right_layout.addLayout(final_box)
+        # under the cheque: the clerk's decision and the explanation, so the cheque keeps its shape
+        left_layout.addSpacing(6)
+        left_layout.addLayout(final_box)
+        left_layout.addWidget(self.score_label)
+        left_layout.addStretch(1)
+        keys = QLabel("Keyboard: Ctrl+O open · Ctrl+V paste · Alt+C customer · Enter verify · Tab to the image, then "
+                      "arrows move the box, Shift+arrows resize it, Esc puts it back · Alt+A accept · Alt+J reject · "
+                      "Alt+S refer to supervisor · Ctrl+1…4 pages")
+        keys.setObjectName("pageSubtitle")
+        keys.setWordWrap(True)
+        left_layout.addWidget(keys)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -167,6 +177,19 @@ class VerifyPage(Page):
         self.cheque_view.box_edited.connect(self.set_box)
         self.customer.chosen.connect(self._customer_chosen)
         self.customer.textEdited.connect(self._customer_edited)
+        self.customer.textChanged.connect(lambda _t: self.customer_info.setText(self.customer.describe()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_drop_zone()
+
+    def _fit_drop_zone(self) -> None:
+        """With a cheque shown, the zone takes the cheque's shape; empty, it takes the room it gets."""
+        if self.outcome is None:
+            self.drop_zone.setMaximumHeight(16_777_215)
+            return
+        height, width = self.outcome.image.rgb.shape[:2]
+        self.drop_zone.setMaximumHeight(max(260, int(self._left.width() * height / max(width, 1)) + 8))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         # Enter that no child used (the customer field and the image pass it on) verifies;
@@ -304,6 +327,8 @@ class VerifyPage(Page):
             self.cheque_view.set_image(pixmap_from_array(outcome.image.rgb),
                                        outcome.prepared.box if outcome.prepared else None)
             self.drop_zone.set_content(self.cheque_view)
+            self.outcome = outcome
+            self._fit_drop_zone()
         elif outcome.prepared is not None:
             self.cheque_view.set_box(outcome.prepared.box)
         self.outcome = outcome
@@ -313,7 +338,7 @@ class VerifyPage(Page):
             self.outcome_shown.emit(outcome)
             return
         result = outcome.result
-        tiles = [Tile("This cheque", pixmap_from_array(outcome.prepared.normalized),
+        tiles = [Tile("This cheque", ink_on_paper(outcome.prepared.normalized),
                       "signature found on the cheque" if outcome.prepared.box else "signature as given",
                       highlight=True)] if outcome.prepared else []
         if result is None:
@@ -323,7 +348,7 @@ class VerifyPage(Page):
             best = result.best_reference_id
             for number, (ref, png) in enumerate(outcome.references, start=1):
                 caption = f"score {scores.get(ref.id, float('nan')):.3f}" + (" · best" if ref.id == best else "")
-                tiles.append(Tile(f"Reference {number}", pixmap_from_bytes(png), caption))
+                tiles.append(Tile(f"Reference {number}", ink_on_paper_png(png), caption))
             self._show_result(result, outcome.seconds)
             self.verified.emit(result)
         self.signatures.set_tiles(tiles)

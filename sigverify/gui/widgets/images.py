@@ -29,3 +29,15 @@ def pixmap_from_bytes(data: bytes) -> QPixmap:
     pixmap = QPixmap()
     pixmap.loadFromData(data)
     return pixmap
+
+
+def ink_on_paper(normalized: np.ndarray) -> QPixmap:
+    """The model's canvas (ink bright on black) as a person reads a signature: dark ink on white."""
+    return pixmap_from_array(1.0 - np.asarray(normalized, np.float32))
+
+
+def ink_on_paper_png(data: bytes) -> QPixmap:
+    """A stored normalised PNG (ink bright) shown as dark ink on white."""
+    image = QImage.fromData(data).convertToFormat(QImage.Format.Format_Grayscale8)
+    image.invertPixels()
+    return QPixmap.fromImage(image)
