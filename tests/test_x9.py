@@ -19,6 +19,7 @@ from sigverify.core.x9 import (
     count_x9_items,
     detect_encoding,
     read_x9,
+    read_x9_item,
     split_on_us,
     write_x9,
 )
@@ -339,3 +340,14 @@ def test_mutated_headers_only_x9error(mutations: list[tuple[int, int]]) -> None:
     for position, value in mutations:
         data[position] = value
     _consume(bytes(data))
+
+
+def test_read_one_item_at_its_offset(tmp_path: Path) -> None:
+    path = tmp_path / "letter.x937"
+    path.write_bytes(_file_bytes(_items(), EBCDIC))
+    items = list(read_x9(path))
+    for item in items:
+        assert read_x9_item(path, item.offset, item.index) == item
+    with pytest.raises(X9Error) as info:
+        read_x9_item(path, items[1].offset + 3)
+    assert info.value.offset == items[1].offset + 3

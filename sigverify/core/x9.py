@@ -26,7 +26,7 @@ import io
 import os
 import struct
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 ASCII = "ascii"
@@ -136,6 +136,30 @@ def read_x9(source: str | os.PathLike[str] | BinaryIO, *, images: bool = True) -
             yield from _read_items(stream, os.fspath(source), images)
     else:
         yield from _read_items(source, str(getattr(source, "name", "<stream>")), images)
+
+
+def read_x9_item(path: str | os.PathLike[str], offset: int, index: int = 0) -> X9Item:
+    """The one item whose check detail record starts at ``offset`` (from ``X9Item.offset``).
+
+    Lets a worker on another machine fetch its own item from a shared file instead of the
+    driver shipping image bytes around.
+    """
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        items = _read_items(stream, os.fspath(path), True)
+        try:
+            item = next(items)
+        except StopIteration:
+            raise X9Error("no item at this offset", path=os.fspath(path), offset=offset) from None
+        except X9Error as err:  # its offset counts from the seek position; the file's is wanted
+            raise X9Error(err.reason, path=err.path, offset=offset + err.offset, record=err.record,
+                          record_type=err.record_type) from None
+        finally:
+            items.close()
+    if item.offset != 0:
+        raise X9Error("no check detail record at this offset", path=os.fspath(path), offset=offset)
+    shift = offset  # offsets were counted from the seek position
+    return replace(item, index=index, offset=offset, record_offsets=tuple(o + shift for o in item.record_offsets))
 
 
 def count_x9_items(source: str | os.PathLike[str] | BinaryIO) -> int:
