@@ -109,16 +109,21 @@ def _hysteresis(dark: np.ndarray, low: float, high: float) -> np.ndarray:
 # ---------------------------------------------------------------- crop vs cheque
 
 def _looks_like_cheque(ink: np.ndarray) -> bool:
-    """Many small glyph-sized components relative to the image height -> printed form, not a crop.
+    """A printed form: many small glyphs relative to the image, several of them set in typeset rows.
 
-    Counted on strong ink only: a light security pattern would otherwise glue the glyphs together."""
+    Counted on strong ink only (a light security pattern would glue glyphs together). A signature
+    crop has a handful of large strokes and its specks never line up like type. Glyph size has an
+    absolute floor, not a relative one, so a phone photo with wide margins around the cheque counts."""
     h, w = ink.shape
     if w < 250 or h < 80:
         return False
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    heights, widths, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_AREA]
-    glyph = (heights >= max(4, 0.012 * h)) & (heights <= 0.09 * h) & (widths <= 0.09 * h) & (areas >= 8)
-    return int(glyph.sum()) >= 30
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    heights, widths = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]
+    glyph = (heights >= 4) & (heights <= 0.09 * h) & (widths <= 0.09 * h) & (stats[:, cv2.CC_STAT_AREA] >= 8)
+    glyph[0] = False
+    if int(glyph.sum()) < 25:
+        return False
+    return int(_printed_glyphs(stats, glyph).sum()) >= 10
 
 
 # ---------------------------------------------------------------- deskew
@@ -147,7 +152,9 @@ def _estimate_skew(ink: np.ndarray, max_deg: float = 6.0) -> float:
 # ---------------------------------------------------------------- printed lines
 
 def _line_mask(ink: np.ndarray) -> np.ndarray:
-    """Long perfectly straight horizontal/vertical runs: printed rules, boxes, borders."""
+    """Long perfectly straight horizontal/vertical runs: printed rules, boxes, borders.
+
+    Dotted and micro-printed rules are runs of flat pieces (at most about half a glyph tall)."""
     h, w = ink.shape
     u8 = ink.astype(np.uint8)
     run = cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 16), 1))
@@ -155,8 +162,10 @@ def _line_mask(ink: np.ndarray) -> np.ndarray:
     # dotted / dashed / micro-printed rules: bridge the gaps, but only between flat pieces, so that
     # the connected baseline of cursive handwriting never turns into a "line"
     count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    glyph_h = float(np.median(heights[heights >= 4])) if (heights >= 4).any() else 10.0
     flat = np.zeros(count, dtype=np.uint8)
-    flat[1:] = stats[1:, cv2.CC_STAT_HEIGHT] <= 4
+    flat[1:] = heights <= max(4.0, 0.4 * glyph_h)
     pieces = flat[labels]
     bridged = cv2.morphologyEx(pieces, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 1)))
     dotted = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, run) & pieces
@@ -196,8 +205,9 @@ def _printed_glyphs(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
     same_b = np.abs(bottom[:, None] - bottom[None, :]) <= tol[:, None]
     near = np.abs(x[:, None] - x[None, :]) <= 8.0 * h[:, None]
     peers = (same_h & same_b & near).sum(axis=1) - 1
-    glyph_like = (h >= 5) & (w <= 2.5 * h)
-    printed[idx[(peers >= 3) & glyph_like]] = True
+    # bold or bitonal type fuses neighbouring letters, hence pieces up to a few letters wide
+    glyph_like = (h >= 5) & (w <= 6.0 * h)
+    printed[idx[(peers >= 2) & glyph_like]] = True
     return printed
 
 
@@ -338,9 +348,11 @@ def _grow(best: _Cluster, clusters: list[_Cluster], text_h: float) -> _Cluster:
             ch, cw = c.y2 - c.y1, c.x2 - c.x1
             gap_x = max(c.x1 - merged.x2, merged.x1 - c.x2, 0)
             # a word gap scales with the writing's size: the smaller neighbour's, not the flourish's
-            reach_x = 0.8 * max(ch, 0.5 * h) + text_h
+            reach_x = 1.1 * max(ch, 0.5 * h) + text_h
+            # the words of one signature are written at one scale: a much smaller neighbour on the
+            # row is another field (a date, a place), not the signature's second word
             same_row = (_overlap(c.y1, c.y2, best.y1, best.y2) >= 0.5 * ch and gap_x <= reach_x
-                        and c.score > _FOUND_THRESHOLD - 1.5)
+                        and ch >= 0.35 * h and c.score > _FOUND_THRESHOLD - 2.0)
             inside = (_overlap(c.x1, c.x2, best.x1, best.x2) >= 0.8 * cw
                       and _overlap(c.y1, c.y2, best.y1 - 0.1 * h, best.y2 + 0.1 * h) >= 0.8 * ch
                       and ch <= 0.6 * h and c.score > _FOUND_THRESHOLD - 5.0)
@@ -456,10 +468,40 @@ def _kept_mask(page: _Page, best, labels, lines) -> np.ndarray:
     ids = np.zeros(int(labels.max()) + 1, dtype=bool)
     ids[best.labels] = True
     keep = ids[labels]
+    keep = _erase_rules_through(keep, lines)
     reach = max(3, int(round(6 * page.scale * 2)))
     bridged = cv2.morphologyEx(keep.astype(np.uint8), cv2.MORPH_CLOSE,
                                cv2.getStructuringElement(cv2.MORPH_RECT, (1, reach)))
     return keep | (bridged.astype(bool) & lines)
+
+
+def _erase_rules_through(keep: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Follow a printed rule that runs on beside the signature through it, and erase its pieces there.
+
+    Where a signature touches a (dotted, micro-printed) rule, the rule's pieces become part of the
+    signature's components. A rule row is one where the line mask runs on outside the signature's
+    box; inside the box, a column keeps its pixels on that row only if a stroke crosses it (ink
+    just above or below the rule)."""
+    ys, xs = np.nonzero(keep)
+    if len(ys) == 0:
+        return keep
+    x1, x2, y1, y2 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    h, w = keep.shape
+    margin = max(10, (x2 - x1) // 5)
+    left = lines[y1:y2, max(0, x1 - margin):x1].sum(axis=1)
+    right = lines[y1:y2, x2:min(w, x2 + margin)].sum(axis=1)
+    rule_rows = (np.maximum(left, right) >= 0.5 * margin)
+    if not rule_rows.any():
+        return keep
+    out = keep.copy()
+    rows = np.nonzero(rule_rows)[0] + y1
+    for band in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1):
+        ya, yb = int(band[0]) - 1, int(band[-1]) + 2          # the rule and its anti-aliased rims
+        above = keep[max(0, ya - 3):max(0, ya - 1), x1:x2].any(axis=0)
+        below = keep[min(h, yb + 1):min(h, yb + 3), x1:x2].any(axis=0)
+        crossing = above | below
+        out[max(0, ya):min(h, yb), x1:x2] &= crossing[None, :]
+    return out
 
 
 def find_signature_details(gray: np.ndarray, dpi: float | None = None,

@@ -524,6 +524,9 @@ def generate_cheque(seed: int, *, signed: bool | None = None, layout: str | None
     if signed:
         _place_signature(rng, cv, spec, Path(datasets) if datasets else None)
     effects: dict = {"bitonal": bitonal, "photo": photo}
+    if bitonal and rng.random() < 0.8:
+        # most capture devices threshold adaptively and drop the light security background
+        cv.pattern *= 0.4
     img = _compose(rng, cv)
     img, sig = _geometry(rng, img, cv.sig, photo, effects)
     image = _photometric(rng, img, photo, bitonal, effects)
