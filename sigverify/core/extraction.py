@@ -511,9 +511,11 @@ def find_signature_details(gray: np.ndarray, dpi: float | None = None,
     if gray.size == 0 or min(gray.shape) < 8:
         return Extraction(False, False, None, 0.0, None, "image too small"), None
     page = _prepare(gray)
-    if not _looks_like_cheque(page.dark > page.thr_high):
-        return _crop_result(gray, page.ink), None
+    ink_before = page.ink
+    # deskew first: typeset rows only line up once the page is straight
     _deskew(page)
+    if not _looks_like_cheque(page.dark > page.thr_high):
+        return _crop_result(gray, ink_before), None
     best, labels, stats, lines, runner_up = _select(page)
     if best is None or best.score < _FOUND_THRESHOLD:
         reason = "no handwriting that looks like a signature: the cheque appears unsigned"
