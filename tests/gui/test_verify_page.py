@@ -144,3 +144,50 @@ def test_click_mouse_on_empty_zone_opens_dialog(qtbot, window, monkeypatch, sign
     qtbot.mouseClick(page.drop_zone, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
     wait_idle(qtbot, window)
     assert page.outcome is not None and page.file_label.text() == "a0.png"
+
+
+def test_mouse_only_customer_choice(qtbot, registered, window, signature_files):
+    page = window.pages["verify"]
+    drop_files(page.drop_zone, [signature_files["a2"]])
+    wait_idle(qtbot, window)
+    qtbot.mouseClick(page.customer_list_button, Qt.MouseButton.LeftButton)
+    popup = page.customer.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    assert popup.model().rowCount() == 2
+    index = popup.model().index(0, 0)
+    qtbot.mouseClick(popup.viewport(), Qt.MouseButton.LeftButton, pos=popup.visualRect(index).center())
+    qtbot.waitUntil(lambda: page.customer.text() == CUSTOMER, timeout=2000)
+    wait_idle(qtbot, window)
+    assert page.outcome.result is not None  # choosing the customer verifies the dropped cheque
+    qtbot.mouseClick(page.final_buttons["refer_to_supervisor"], Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    assert "supervisor" in page.final_label.text()
+
+
+def test_keyboard_only_flow(qtbot, registered, window, signature_files, monkeypatch, db_url):
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(signature_files["a2"]), ""))
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    page = window.pages["verify"]
+    page.customer.setFocus()
+    qtbot.keyClicks(page.customer, CUSTOMER)
+    qtbot.keyClick(page.customer, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)  # Ctrl+O
+    wait_idle(qtbot, window)
+    assert page.outcome is not None
+    qtbot.keyClick(page.customer, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    result = page.outcome.result
+    assert result is not None
+    # Tab from the customer field reaches the decision buttons; Space presses the focused one
+    for _ in range(12):
+        if QApplication.focusWidget() is page.final_buttons["accept"]:
+            break
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is page.final_buttons["accept"]
+    qtbot.keyClick(page.final_buttons["accept"], Qt.Key.Key_Space)
+    wait_idle(qtbot, window)
+    assert open_store(db_url).verification(result.record_id).final_decision == "accept"
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)  # Ctrl+3: batch page
+    assert window.current_page_name() == "batch"

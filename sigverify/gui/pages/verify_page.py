@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -83,6 +84,11 @@ class VerifyPage(Page):
         customer_label = QLabel("&Customer:")
         self.customer = CustomerField()
         customer_label.setBuddy(self.customer)
+        self.customer_list_button = QToolButton()
+        self.customer_list_button.setText("▾")
+        self.customer_list_button.setToolTip("Show all customers")
+        self.customer_list_button.setAccessibleName("Show all customers")
+        self.customer_list_button.clicked.connect(self.customer.show_all)
         self.customer_info = QLabel("")
         self.customer_info.setObjectName("pageSubtitle")
         self.open_button = QPushButton("&Open…")
@@ -94,6 +100,7 @@ class VerifyPage(Page):
         self.verify_button.setObjectName("primaryButton")
         top.addWidget(customer_label)
         top.addWidget(self.customer, 2)
+        top.addWidget(self.customer_list_button)
         top.addWidget(self.customer_info, 2)
         top.addWidget(self.open_button)
         top.addWidget(self.paste_button)

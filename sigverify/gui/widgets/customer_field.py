@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
 from ...core.store import Customer
@@ -32,13 +32,22 @@ class CustomerField(QLineEdit):
         self._model.setStringList([f"{c.customer_id}{_SEPARATOR}{c.name}" if c.name else c.customer_id
                                    for c in customers])
 
+    def show_all(self) -> None:
+        """Open the list of every customer (a mouse-only way to choose one)."""
+        self.setFocus()
+        self.completer().setCompletionPrefix("")
+        self.completer().complete()
+
     def customer_id(self) -> str:
         """What was typed or chosen, reduced to the ID part."""
         return self.text().split(_SEPARATOR, 1)[0].strip()
 
     def _on_activated(self, text: str) -> None:
         customer_id = text.split(_SEPARATOR, 1)[0].strip()
-        # the completer writes the whole entry; keep only the ID so the field reads cleanly
+        # the completer writes the whole entry after this signal; trim it to the ID once it has
+        QTimer.singleShot(0, lambda: self._finish_choice(customer_id))
+
+    def _finish_choice(self, customer_id: str) -> None:
         self.setText(customer_id)
         self.chosen.emit(customer_id)
 

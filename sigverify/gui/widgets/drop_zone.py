@@ -54,11 +54,13 @@ class DropZone(QFrame):
         if self._stack.indexOf(widget) < 0:
             self._stack.addWidget(widget)
         self._stack.setCurrentWidget(widget)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes straight to the content
 
     def show_hint(self, text: str | None = None) -> None:
         if text:
             self.hint.setText(text)
         self._stack.setCurrentWidget(self.hint)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def _acceptable(self, mime: QMimeData) -> bool:
         return bool(local_paths(mime)) or mime.hasImage()
