@@ -140,3 +140,24 @@ def test_real_entry_point_first_user_then_denied_without_traceback(common, signa
     assert first.returncode == 0 and "added administrator root" in first.stdout
     denied = sigverify("register", "C-2", signature_files["a0"], *common)
     assert denied.returncode == 8 and "log in" in denied.stderr and "Traceback" not in denied.stderr
+
+
+def test_restore_a_backup_on_another_pc_needs_the_exported_key(bank, common, db_url, tmp_path, monkeypatch):
+    admin = bank["admin"]
+    key_copy, backup = tmp_path / "usb" / "sigverify.key", tmp_path / "usb" / "backup.db"
+    assert cli("key", "export", key_copy, *common, env=admin, monkeypatch=monkeypatch)[0] == 0
+    assert oct(key_copy.stat().st_mode & 0o777) == "0o600"
+    assert cli("key", "export", key_copy, *common, env=admin, monkeypatch=monkeypatch)[0] == 7  # never overwritten
+    assert cli("key", "export", tmp_path / "k2", *common, env=bank["clerk"], monkeypatch=monkeypatch)[0] == 8
+    assert cli("backup", backup, *common, env=admin, monkeypatch=monkeypatch)[0] == 0
+    monkeypatch.setenv("SIGVERIFY_HOME", str(tmp_path / "new-pc"))  # another PC: no key yet
+    restored = ["--db", f"sqlite:///{backup}", *common[2:]]
+    code, _, err = cli("customers", *restored, env=admin, monkeypatch=monkeypatch)
+    assert code == 7 and "sigverify key import" in err
+    assert not (tmp_path / "new-pc").exists()  # no fresh key was made up for the encrypted database
+    code, _, err = cli("key", "import", key_copy, *restored, env=admin, monkeypatch=monkeypatch)
+    assert code == 0, err
+    code, out, _ = cli("customers", "--json", *restored, env=admin, monkeypatch=monkeypatch)
+    assert code == 0 and json.loads(out)["references"] == 1
+    code, out, _ = cli("audit", "verify", *restored, env=admin, monkeypatch=monkeypatch)
+    assert code == 0, out

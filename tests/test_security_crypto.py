@@ -47,7 +47,12 @@ def test_database_file_holds_no_reference_bytes(engine, db_url, signature_files,
 
 def test_wrong_key_is_refused_with_a_clear_error(engine, db_url, signature_files, isolated_home):
     register(engine, open_store(db_url), [signature_files["a0"]])
-    key_file(isolated_home).unlink()  # the key is lost (or another PC's key is in place)
+    key = key_file(isolated_home)
+    key.unlink()  # the key is lost: no new one is made up for an encrypted database
+    with pytest.raises(CipherError, match="key this PC does not have.*sigverify key import"):
+        open_store(db_url)
+    assert not key.exists()
+    load_key()  # another PC's key is in place
     with pytest.raises(CipherError, match="is not the key of the database"):
         open_store(db_url)
     other = Store(db_url, cipher=AesGcmCipher(os.urandom(32), "a test key"))  # past the check value

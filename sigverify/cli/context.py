@@ -64,6 +64,10 @@ class CliContext:
         """The store before login: for logging in and reading accepted models only."""
         return open_store(getattr(self.args, "db", None))
 
+    def use_store(self, store: Store) -> None:
+        """Log in against this store (opened with a key being imported) instead of the default one."""
+        self.__dict__["raw_store"] = store  # what cached_property would have stored
+
     @cached_property
     def store(self) -> Store:
         """The store, once someone is logged in: nothing of the customers is shown to nobody."""

@@ -106,19 +106,21 @@ def _create_key_file(path: Path) -> bytes:
     return key
 
 
-def _file_key(path: Path) -> tuple[bytes, str]:
+def _file_key(path: Path, create: bool) -> tuple[bytes, str] | None:
+    if not path.exists() and not create:
+        return None
     key = _read_key_file(path) if path.exists() else _create_key_file(path)
     return key, f"the key file {path}"
 
 
-def _keyring_key() -> tuple[bytes, str] | None:
-    """The key from the OS keyring, created there if missing; None where no keyring works."""
+def _keyring_key(create: bool) -> tuple[bytes, str] | None:
+    """The key from the OS keyring (created there if asked); None where there is none or no keyring works."""
     try:
         import keyring
         from keyring.errors import KeyringError
 
         stored = keyring.get_password(KEYRING_SERVICE, KEYRING_NAME)
-        if stored is None:
+        if stored is None and create:
             keyring.set_password(KEYRING_SERVICE, KEYRING_NAME, base64.b64encode(secrets.token_bytes(32)).decode())
             stored = keyring.get_password(KEYRING_SERVICE, KEYRING_NAME)  # null backends forget: check
         if stored is None:
@@ -128,8 +130,8 @@ def _keyring_key() -> tuple[bytes, str] | None:
         return None  # no usable keyring here (headless Linux, locked keychain): the key file it is
 
 
-def load_key() -> tuple[bytes, str]:
-    """(32-byte key, where it came from in words); creates the key on first use."""
+def find_key(create: bool = True) -> tuple[bytes, str] | None:
+    """(32-byte key, where it came from in words); created on first use if ``create``, else None."""
     explicit = os.environ.get("SIGVERIFY_KEY_FILE")
     if explicit:
         path = Path(explicit)
@@ -138,8 +140,80 @@ def load_key() -> tuple[bytes, str]:
         return _read_key_file(path), f"the key file {path}"
     path = key_folder() / KEY_FILE_NAME
     if os.environ.get("SIGVERIFY_HOME") or path.exists():
-        return _file_key(path)
-    return _keyring_key() or _file_key(path)
+        return _file_key(path, create)
+    return _keyring_key(create) or _file_key(path, create)
+
+
+def load_key() -> tuple[bytes, str]:
+    """(32-byte key, where it came from in words); creates the key on first use."""
+    found = find_key(create=True)
+    assert found is not None  # create=True always yields a key or raises
+    return found
+
+
+def key_from_file(path: str | Path) -> bytes:
+    """The key in an exported key file (restoring a backup on another PC)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CipherError(f"key file not found: {path}")
+    return _read_key_file(path)
+
+
+def export_key(path: str | Path) -> Path:
+    """Write this installation's key to ``path`` (owner-only), e.g. to keep it apart from backups."""
+    key, _ = load_key()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise CipherError(f"{path} exists already; the key is never written over a file") from exc
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(base64.b64encode(key) + b"\n")
+    return path
+
+
+def install_key(key: bytes) -> str:
+    """Make ``key`` this installation's key (keyring, else key file); refuses to replace another key."""
+    explicit = os.environ.get("SIGVERIFY_KEY_FILE")
+    path = Path(explicit) if explicit else key_folder() / KEY_FILE_NAME
+    existing = _existing_key(path)
+    if existing is not None:
+        if existing[0] != key:
+            raise CipherError(f"{existing[1]} already holds another key; it would be lost: move it away first")
+        return existing[1]
+    if not (explicit or os.environ.get("SIGVERIFY_HOME")) and _keyring_set(key):
+        return "the OS keyring"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(base64.b64encode(key) + b"\n")
+    return f"the key file {path}"
+
+
+def _existing_key(path: Path) -> tuple[bytes, str] | None:
+    if path.exists():
+        return _read_key_file(path), f"the key file {path}"
+    if os.environ.get("SIGVERIFY_HOME") or os.environ.get("SIGVERIFY_KEY_FILE"):
+        return None
+    try:
+        import keyring
+
+        stored = keyring.get_password(KEYRING_SERVICE, KEYRING_NAME)
+    except Exception:  # no usable keyring: nothing stored there
+        return None
+    return (base64.b64decode(stored), "the OS keyring") if stored else None
+
+
+def _keyring_set(key: bytes) -> bool:
+    try:
+        import keyring
+
+        value = base64.b64encode(key).decode()
+        keyring.set_password(KEYRING_SERVICE, KEYRING_NAME, value)
+        return keyring.get_password(KEYRING_SERVICE, KEYRING_NAME) == value
+    except Exception:  # no usable keyring: the key file it is
+        return False
 
 
 def default_cipher() -> AesGcmCipher:
@@ -169,7 +243,28 @@ def check_store_key(store: Store) -> None:
 
 
 def open_store(url: str | None = None, cipher=None) -> Store:
-    """The Store as the CLI and GUI must open it: encrypted reference data, key checked."""
-    store = Store(url, cipher=cipher or default_cipher())
+    """The Store as the CLI and GUI must open it: encrypted reference data, key checked.
+
+    A database that is already encrypted never gets a fresh key made up for it (a restored
+    backup on a new PC): the error says to import the key instead.
+    """
+    if cipher is None:
+        found = find_key(create=False)
+        if found is None:
+            _refuse_if_encrypted(url)
+            found = load_key()
+        cipher = AesGcmCipher(*found)
+    store = Store(url, cipher=cipher)
     check_store_key(store)
     return store
+
+
+def _refuse_if_encrypted(url: str | None) -> None:
+    probe = Store(url)  # plain: only the settings row is read
+    try:
+        encrypted = probe.get_setting(CHECK_SETTING) is not None
+    finally:
+        probe.engine.dispose()
+    if encrypted:
+        raise CipherError(f"the database {probe.location} is encrypted with a key this PC does not have: "
+                          "import it with `sigverify key import KEYFILE` (README, 'Reference data at rest')")
