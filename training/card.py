@@ -1,0 +1,103 @@
+"""Render models/MODEL_CARD.md from the card JSON written by `python -m training export`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def _ms(d: dict | None) -> str:
+    if not d or d.get("mean") is None:
+        return "–"
+    return f"{100 * d['mean']:.1f} ± {100 * d['std']:.1f} %"
+
+
+def render(card: dict, reproduce: str, extra: str = "") -> str:
+    arch = card["architecture"]
+    lines = [
+        f"# sigverify model {card['version']}",
+        "",
+        f"`{card['file']}` — SHA-256 `{card['sha256']}`, {card['size_bytes'] / 1e6:.2f} MB, created "
+        f"{card['created']}.",
+        "",
+        "## What it is",
+        f"A compact Siamese CNN ({arch['name']}: width {arch['width']}, embedding {arch['embedding_size']}, "
+        f"{arch['params'] / 1e6:.2f} M parameters, {arch['macs'] / 1e6:.0f} M multiply-accumulates per "
+        f"signature). Input `{card['input']['name']}` {card['input']['shape']} float32 (the core's "
+        f"normalisation, version {card['input']['normalization']['version']}, ink bright); output "
+        f"`{card['output']['name']}` L2-normalised. Score = cosine similarity (dot product), best over "
+        "a customer's references.",
+        "",
+        "## Decision thresholds",
+        f"- tau_accept = {card['tau_accept']:.4f}: {card['threshold_notes'].get('tau_accept_rule', '')}",
+        f"- tau_reject = {card['tau_reject']:.4f}: {card['threshold_notes'].get('tau_reject_rule', '')}",
+        f"- set on: {card['threshold_notes'].get('set_on', '')}; "
+        f"{card['threshold_notes'].get('note', '')}",
+        "",
+        "## Training data",
+        card["training_data"],
+        "",
+    ]
+    cv = card["metrics"].get("crossval_cedar")
+    if cv:
+        lines += [
+            f"## CEDAR, writer-disjoint {cv['n_folds']}-fold cross-validation (mean ± std over folds)",
+            "Each fold: 11 test writers never seen in training; thresholds and epoch chosen on 6 other "
+            "validation writers; EER/AUC a-posteriori on the test writers (comparable with published "
+            "numbers); FAR/FRR at tau are what the validation threshold really gives on the test writers.",
+            "",
+            "| references K | EER skilled | EER random | FRR @ FAR 1 % (skilled) | FRR @ FAR 1 % (random) "
+            "| AUC skilled | FAR skilled @ tau_accept | FRR @ tau_accept |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for k in sorted(x for x in cv if x.startswith("k")):
+            r = cv[k]
+            lines.append(f"| {k[1:]} | {_ms(r['eer_skilled'])} | {_ms(r['eer_random'])} | "
+                         f"{_ms(r['frr_at_far_1pct'])} | {_ms(r['frr_at_far_1pct_random'])} | "
+                         f"{r['auc']['mean']:.3f} ± {r['auc']['std']:.3f} | {_ms(r['far_skilled_at_tau'])} | "
+                         f"{_ms(r['frr_at_tau'])} |")
+        lines.append("")
+    res = card["metrics"].get("writer_disjoint", {})
+    if res:
+        lines += [
+            "## This model on writers it never trained on (a-posteriori EER)",
+            "| set | K | writers | queries | EER skilled | EER random | FRR @ FAR 1 % | AUC | "
+            "FAR skilled @ tau_accept | FRR @ tau_accept |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, by_k in res.items():
+            for k, r in by_k.items():
+                auc = "–" if r["auc"] is None else f"{r['auc']:.3f}"
+                lines.append(f"| {name} | {k[1:]} | {r['writers']} | {r['queries']} | {_pct(r['eer_skilled'])} | "
+                             f"{_pct(r['eer_random'])} | {_pct(r['frr_at_far_1pct'])} | {auc} | "
+                             f"{_pct(r['far_skilled_at_tau'])} | {_pct(r['frr_at_tau'])} |")
+        lines += ["", "`val` are the validation writers that set the thresholds (optimistic by "
+                  "construction); the other sets are different datasets, scanned elsewhere.", ""]
+    sp = card.get("cpu_speed", {})
+    lines += [
+        "## Speed",
+        f"onnxruntime {sp.get('provider', '')}, one thread, one signature: median {sp.get('median_ms', 0):.2f} ms, "
+        f"p90 {sp.get('p90_ms', 0):.2f} ms (embedding only; normalisation adds a few ms). No GPU was "
+        "available to measure CUDA.",
+        "",
+        "## Parity",
+        f"onnxruntime vs torch: max |Δembedding| {card['parity']['max_abs_diff']:.2e} (tolerance 1e-4), "
+        f"same decisions: {card['parity']['decisions_equal']}.",
+        "",
+        "## Reproduce",
+        "```",
+        reproduce.strip(),
+        "```",
+        "",
+    ]
+    if extra:
+        lines += [extra.strip(), ""]
+    return "\n".join(lines)
+
+
+def write_card_md(card_json: Path, out: Path, reproduce: str, extra: str = "") -> None:
+    out.write_text(render(json.loads(card_json.read_text()), reproduce, extra), encoding="utf-8")
