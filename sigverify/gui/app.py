@@ -9,6 +9,7 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from .. import __version__
@@ -23,6 +24,12 @@ from .workers import TaskRunner
 log = logging.getLogger("sigverify.gui")
 
 
+def app_icon() -> QIcon | None:
+    """assets/icons/sigverify.svg from a source checkout; an installed wheel falls back to Qt's default."""
+    path = Path(__file__).resolve().parents[2] / "assets" / "icons" / "sigverify.svg"
+    return QIcon(str(path)) if path.is_file() else None
+
+
 def setup_logging(path: Path | None = None) -> Path:
     """Details (tracebacks included) go to a rotating log file, never onto the clerk's screen."""
     path = path or log_file()
@@ -33,6 +40,7 @@ def setup_logging(path: Path | None = None) -> Path:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+        root.propagate = False  # the log file is the record; a GUI's console stays quiet
     return path
 
 
@@ -76,6 +84,9 @@ def run(options: LaunchOptions, argv: list[str] | None = None) -> int:
     app.setApplicationName("sigverify")
     app.setApplicationVersion(__version__)
     app.setStyleSheet(STYLE_SHEET)
+    icon = app_icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
     log_path = setup_logging()
     install_excepthook()
     log.info("sigverify %s GUI starting (log %s)", __version__, log_path)

@@ -12,7 +12,7 @@ DECISION_SYMBOLS = {"match": "✔", "refer": "?", "no_match": "✖"}
 
 STYLE_SHEET = """
 QWidget { font-size: 10pt; }
-#navigation { background: #263238; color: #eceff1; border: none; font-size: 11pt; padding-top: 8px; }
+#navigation { background: #263238; color: #eceff1; border: none; font-size: 11pt; padding-top: 8px; outline: 0; }
 #navigation::item { padding: 10px 14px; }
 #navigation::item:selected { background: #37474f; color: #ffffff; border-left: 4px solid #64b5f6; }
 #navigation::item:focus { outline: none; }

@@ -36,6 +36,16 @@ def registered(test_model, db_url, signature_files) -> str:
 ADMIN_PASSWORD = "admin-password"
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """argon2 at its production cost takes a large part of a second per hash; the GUI tests do not test it."""
+    from argon2 import PasswordHasher
+
+    from sigverify.core.security import users
+
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def admin(db_url):
     """The first administrator of the test store (created as on a first start)."""

@@ -91,3 +91,20 @@ def test_batch_bad_source_is_a_dialog(qtbot, window, tmp_path):
     assert window.errors.last is not None
     assert "Traceback" not in window.errors.last.text
     assert page.start_button.isEnabled()
+
+
+def test_batch_x9_file_maps_by_account(qtbot, registered, window, datasets):
+    x9 = datasets / "cheques" / "x9" / "moov-valid-ascii.x937"
+    if not x9.is_file():
+        import pytest
+
+        pytest.skip(f"{x9} not present")
+    page = window.pages["batch"]
+    drop_files(page.drop_zone, [x9])
+    assert page.use_accounts.isChecked()  # an X9 file carries each cheque's account
+    page.workers.setValue(0)
+    page.start_button.click()
+    wait_idle(qtbot, window, timeout=30_000)
+    assert page.outcome is not None and page.outcome.summary.kind == "x9"
+    assert page.model.rowCount() >= 1
+    assert all(r.error and "account" in r.error for r in page.model.results)  # nobody holds that account

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 from gui_helpers import CUSTOMER, drop_files, wait_idle
 from PySide6.QtWidgets import QMessageBox
 
@@ -147,6 +146,16 @@ def test_gui_command_is_registered():
     assert args.command == "gui" and args.db == "sqlite:///x.db"
 
 
-@pytest.mark.parametrize("key", ["open", "paste", "quit", "about"])
-def test_actions_have_shortcuts(window, key):
-    assert not window.actions_by_name[key].shortcut().isEmpty()
+def test_actions_have_shortcuts(window):
+    for key in ("open", "paste", "quit", "about"):
+        assert not window.actions_by_name[key].shortcut().isEmpty(), key
+
+
+def test_device_choice_reloads_engine(qtbot, window):
+    page = window.pages["settings"]
+    first = window.context.engine
+    page.device.setCurrentIndex(page.device.findData("cpu"))
+    page.apply_device.click()
+    qtbot.waitUntil(lambda: window.context.engine is not first, timeout=15_000)
+    assert window.context.settings.value("model/device") == "cpu"
+    assert window.context.engine.providers == ["CPUExecutionProvider"]

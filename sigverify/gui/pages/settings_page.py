@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import onnxruntime as ort
@@ -140,7 +141,7 @@ class SettingsPage(Page):
         device_label = QLabel("De&vice:")
         device_label.setBuddy(self.device)
         self.apply_device = QPushButton("&Reload model")
-        self.apply_device.clicked.connect(self.reload_model)
+        self.apply_device.clicked.connect(lambda: self.reload_model())
         self.choose_model_button = QPushButton("Choose model &file…")
         self.choose_model_button.clicked.connect(self.choose_model)
         device_row.addWidget(device_label)
@@ -254,14 +255,16 @@ class SettingsPage(Page):
                            lambda exc, details: self.errors.report(exc, details, action="set thresholds"))
 
     def reload_model(self, model_path: str | None = None) -> None:
+        """Load again with the chosen device (and model file); the choice is saved for next time."""
         device = self.device.currentData()
         self.context.settings.setValue("model/device", device)
+        # a choice made here wins over the command line's --device (and --model) from now on
+        self.context.options = replace(self.context.options, device=None)
         if model_path:
             self.context.settings.setValue("model/path", model_path)
+            self.context.options = replace(self.context.options, model=None)
         self.model_version.setText("loading…")
-        # the command line's --device / --model win only until the user chooses here
-        self.context.options = type(self.context.options)(db=self.context.options.db, model=None, device=None)
-        self.context.load_engine(model_path or self.context.model_path, device)
+        self.context.load_engine()
 
     def choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Signature model", str(Path.home()), "ONNX models (*.onnx)")
