@@ -125,7 +125,9 @@ class MainWindow(QMainWindow):
         providers = ", ".join(p.replace("ExecutionProvider", "") for p in engine.providers)
         self.device_label.setText(f"Running on {engine.device_label} · providers in use: {providers}")
         self.device_label.setToolTip(", ".join(engine.providers))
-        self.fallback_label.setText(engine.fallback_message or "")
+        # short in the status bar, the whole sentence (what is missing) in the tooltip and Settings
+        self.fallback_label.setText("CUDA not available: using the CPU" if engine.fallback_message else "")
+        self.fallback_label.setToolTip(engine.fallback_message or "")
 
     def _engine_failed(self, exc: BaseException, details: str) -> None:
         self.model_label.setText("No signature model loaded")

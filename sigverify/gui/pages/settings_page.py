@@ -6,8 +6,8 @@ only saves the user's choices (QSettings) and asks the core to reload or change 
 
 from __future__ import annotations
 
-import json
 import platform
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -50,18 +51,62 @@ def _value(label: str = "") -> QLabel:
     return widget
 
 
+def _percent(value) -> str:
+    return f"{100 * value:.1f} %" if isinstance(value, int | float) else "?"
+
+
+def _metric_lines(metrics: dict, path: tuple[str, ...] = ()) -> list[str]:
+    """One line per evaluation in the card (any nesting): where, then EER / AUC in words."""
+    if "eer_skilled" in metrics or "auc" in metrics:
+        # "k1"/"k5" only repeat the number of references, which is said in words
+        names = {"val": "validation writers", "test": "test writers"}
+        where = " · ".join(names.get(p, p) for p in path if p != "writer_disjoint" and not re.fullmatch(r"k\d+", p))
+        refs = metrics.get("references")
+        if refs:
+            where += f" with {refs} reference{'s' if refs != 1 else ''}"
+        parts = [f"{where or 'evaluation'}:"]
+        if "eer_skilled" in metrics:
+            parts.append(f"EER {_percent(metrics['eer_skilled'])} on skilled forgeries")
+        if "eer_random" in metrics:
+            parts.append(f"{_percent(metrics['eer_random'])} on other writers")
+        if "auc" in metrics:
+            parts.append(f"AUC {metrics['auc']:.3f}")
+        if "writers" in metrics:
+            parts.append(f"{metrics['writers']} writers")
+        return [" ".join(parts[:2]) + (", " + ", ".join(parts[2:]) if len(parts) > 2 else "")]
+    lines: list[str] = []
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            lines += _metric_lines(value, (*path, str(key)))
+        elif isinstance(value, int | float | str):
+            lines.append(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
+    return lines
+
+
 def _metrics_text(metrics: dict) -> str:
-    if not metrics:
-        return "none recorded"
-    parts = []
-    for key, value in sorted(metrics.items()):
-        if isinstance(value, float):
-            parts.append(f"{key} {value:.4g}")
-        elif isinstance(value, int | str):
-            parts.append(f"{key} {value}")
-        else:
-            parts.append(f"{key} {json.dumps(value)[:80]}")
-    return " · ".join(parts)
+    return "\n".join(_metric_lines(metrics)) or "none recorded"
+
+
+class PathLabel(QLabel):
+    """A file path on one line, shortened in the middle to fit; the full path in the tooltip."""
+
+    def __init__(self, path: str = ""):
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.set_path(path)
+
+    def set_path(self, path: str) -> None:
+        self.path = path
+        self.setToolTip(path)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.path, Qt.TextElideMode.ElideMiddle, max(40, self.width())))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
 
 
 class SettingsPage(Page):
@@ -98,28 +143,28 @@ class SettingsPage(Page):
     def _data_box(self) -> QGroupBox:
         box = QGroupBox("Data folders")
         form = QFormLayout(box)
-        self.database = _value(self.context.store.location)
+        self.database = PathLabel(self.context.store.location)
         change_db = QPushButton("Use another &database…")
         change_db.clicked.connect(self.choose_database)
         self.change_db_button = change_db
         form.addRow("Database:", self.database)
         form.addRow("", change_db)
-        for label, path in (("Data folder:", data_folder()), ("Log file:", log_file().parent)):
+        for label, path in (("Data folder:", data_folder()), ("Log folder:", log_file().parent)):
             row = QHBoxLayout()
-            row.addWidget(_value(str(path)), 1)
+            row.addWidget(PathLabel(str(path)), 1)
             button = QPushButton("Open")
             button.setAccessibleName(f"Open {label.rstrip(':').lower()}")
             button.clicked.connect(lambda _=False, p=path: self.open_folder(p))
             row.addWidget(button)
             form.addRow(label, row)
-        form.addRow("Settings file:", _value(self.context.settings.fileName()))
+        form.addRow("Settings file:", PathLabel(self.context.settings.fileName()))
         return box
 
     def _model_box(self) -> QGroupBox:
         box = QGroupBox("Signature model")
         layout = QVBoxLayout(box)
         form = QFormLayout()
-        self.model_file = _value("")
+        self.model_file = PathLabel("")
         self.model_version = _value("")
         self.model_card = _value("")
         self.model_metrics = _value("")
@@ -207,14 +252,14 @@ class SettingsPage(Page):
     def _show_engine(self, engine: Engine | None) -> None:
         if engine is None:
             error = self.context.engine_error
-            self.model_file.setText(self.context.model_path or "the bundled model")
+            self.model_file.set_path(self.context.model_path or "the bundled model")
             self.model_version.setText("not loaded" + (f": {error}" if error else " yet"))
             for widget in (self.model_card, self.model_metrics, self.model_training, self.model_providers,
                            self.model_fallback):
                 widget.setText("")
             return
         meta, check = engine.metadata, engine.check
-        self.model_file.setText(str(engine.path))
+        self.model_file.set_path(str(engine.path))
         self.model_version.setText(f"{meta.version}" + (f" (built {meta.created[:10]})" if meta.created else ""))
         card = check.card or {}
         if check.card is None:

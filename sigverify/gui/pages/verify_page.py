@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -118,6 +118,7 @@ class VerifyPage(Page):
         self.cheque_view = ChequeView()
         left_layout.addWidget(self.drop_zone, 1)
         self._left = left
+        left.installEventFilter(self)
         box_row = QHBoxLayout()
         self.file_label = QLabel("")
         self.file_label.setObjectName("pageSubtitle")
@@ -160,7 +161,7 @@ class VerifyPage(Page):
         left_layout.addSpacing(6)
         left_layout.addLayout(final_box)
         left_layout.addWidget(self.score_label)
-        left_layout.addStretch(1)
+        left_layout.addStretch(0)  # stretch 0: the cheque grows to its shape first, the gap takes the rest
         keys = QLabel("Keyboard: Ctrl+O open · Ctrl+V paste · Alt+C customer · Enter verify · Tab to the image, then "
                       "arrows move the box, Shift+arrows resize it, Esc puts it back · Alt+A accept · Alt+J reject · "
                       "Alt+S refer to supervisor · Ctrl+1…4 pages")
@@ -186,9 +187,11 @@ class VerifyPage(Page):
         self.customer.textEdited.connect(self._customer_edited)
         self.customer.textChanged.connect(lambda _t: self.customer_info.setText(self.customer.describe()))
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit_drop_zone()
+    def eventFilter(self, watched, event) -> bool:
+        # the left column's own resize (splitter, window): its width sets the cheque's height
+        if watched is self._left and event.type() == QEvent.Type.Resize:
+            self._fit_drop_zone()
+        return super().eventFilter(watched, event)
 
     def _fit_drop_zone(self) -> None:
         """With a cheque shown, the zone takes the cheque's shape; empty, it takes the room it gets."""

@@ -53,12 +53,21 @@ class SignatureStrip(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.columns = columns
         self.tiles: list[Tile] = []
+        self._laid_width = 0
         self._inner = QWidget()
         self._grid = QGridLayout(self._inner)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(8)
         self.setWidget(self._inner)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def _tile_width(self) -> int:
+        return max(120, min(420, (self.viewport().width() - 8 * (self.columns + 1)) // self.columns - 16))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.tiles and abs(self._tile_width() - self._laid_width) > 8:
+            self.set_tiles(self.tiles)  # keep one common scale for all tiles at the new width
 
     def set_tiles(self, tiles: list[Tile]) -> None:
         self.tiles = tiles
@@ -69,7 +78,8 @@ class SignatureStrip(QScrollArea):
         if not tiles:
             return
         # one common width: the same zoom for every tile, because all share the model canvas
-        width = max(120, min(300, (self.viewport().width() - 8 * (self.columns + 1)) // self.columns - 16))
+        width = self._tile_width()
+        self._laid_width = width
         for index, tile in enumerate(tiles):
             self._grid.addWidget(_TileWidget(tile, width), index // self.columns, index % self.columns)
         self._grid.setRowStretch(len(tiles) // self.columns + 1, 1)
