@@ -22,6 +22,7 @@ import base64
 import csv
 import hashlib
 import html
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -44,7 +45,7 @@ from .imaging import load_image, read_file_bytes
 from .normalize import NormalizationParams, normalize_signature
 from .store import Store, batch_items, batch_runs, now_iso
 from .verify import Decision, Thresholds, Verifier, decide
-from .x9 import X9Error, X9Item, count_x9_items, detect_encoding, read_x9
+from .x9 import X9Error, X9Item, count_x9_items, detect_encoding, read_x9, read_x9_item
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".jp2", ".pbm", ".pgm", ".ppm"}
@@ -267,6 +268,7 @@ class Prepared:
     crop_png: bytes | None = field(default=None, repr=False)
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    embedding: np.ndarray | None = field(default=None, repr=False)  # already embedded (Ray actors)
 
 
 _PARAMS = NormalizationParams()
@@ -360,10 +362,12 @@ class BatchOptions:
     max_in_flight: int | None = None  # items between source and store; default 4 per worker
     resume: bool | int = False  # True: the latest run of this source; an int: that run
     user: str | None = None
+    ray_address: str | None = None  # run on a Ray cluster ("local" starts one here); see batch_ray
+    ray_actors: int | None = None  # embedding actors; default one per GPU, else one
 
     def to_dict(self) -> dict:
         return {"manifest": str(self.manifest) if self.manifest else None, "pattern": self.pattern,
-                "workers": self.workers, "batch_size": self.batch_size}
+                "workers": self.workers, "batch_size": self.batch_size, "ray": self.ray_address}
 
 
 @dataclass
@@ -534,6 +538,8 @@ class BatchRunner:
         self.on_result = on_result
         self.should_stop = should_stop or (lambda: False)
         self.user = _require_verify_permission(verifier) or options.user
+        if options.ray_address and importlib.util.find_spec("ray") is None:
+            raise BatchError("--ray needs Ray: install the 'cluster' extra (pip install 'sigverify[cluster]')")
         self.source = open_source(options.source)
         self.resolver = CustomerResolver(self.store, options.manifest, options.pattern)
         self.references = _References(self.store)
@@ -557,9 +563,13 @@ class BatchRunner:
         if self.on_progress is not None:  # the total (and a resumed run's head start) before any work
             self.on_progress(BatchProgress(self.run_id, self.total, self.skipped, self.errors_before, 0.0))
         status, interrupted = "finished", False
-        self.pool = self._new_pool()
+        # on Ray the cluster does the preparing; the inline executor only keeps shutdown symmetric
+        self.pool = _InlineExecutor(NormalizationParams()) if self.options.ray_address else self._new_pool()
         try:
-            self._loop(done)
+            if self.options.ray_address:
+                _ray_loop(self, done)
+            else:
+                self._loop(done)
             self._flush(final=True)
         except (KeyboardInterrupt, _Stop):
             status, interrupted = "interrupted", True
@@ -709,8 +719,7 @@ class BatchRunner:
         if not ready:
             return []
         mark = time.perf_counter()
-        embeddings = self.verifier.engine.embed(np.stack([p.normalized for _, _, p in ready]),
-                                                batch_size=max(len(ready), 1))
+        embeddings = self._embeddings([p for _, _, p in ready])
         results = []
         for (item, customer, prepared), embedding in zip(ready, embeddings, strict=True):
             refs = self.references.get(customer)
@@ -728,6 +737,17 @@ class BatchRunner:
                                       ids[best], prepared.box, None, details))
         self.stage_seconds["inference"] += time.perf_counter() - mark
         return results
+
+    def _embeddings(self, prepared: list[Prepared]) -> list[np.ndarray]:
+        """One batched engine call for the items not already embedded elsewhere."""
+        todo = [i for i, p in enumerate(prepared) if p.embedding is None]
+        embeddings = [p.embedding for p in prepared]
+        if todo:
+            computed = self.verifier.engine.embed(np.stack([prepared[i].normalized for i in todo]),
+                                                  batch_size=len(todo))
+            for i, embedding in zip(todo, computed, strict=True):
+                embeddings[i] = embedding
+        return embeddings  # type: ignore[return-value]
 
     def _write(self, rows: list[ItemResult], crops: dict[str, bytes | None]) -> None:
         cipher = self.store.cipher
@@ -755,6 +775,142 @@ class BatchRunner:
 def run_batch(verifier: Verifier, options: BatchOptions, **callbacks) -> BatchSummary:
     """Run (or resume) one batch; see ``BatchRunner`` for the callbacks."""
     return BatchRunner(verifier, options, **callbacks).run()
+
+
+# --------------------------------------------------------------------------- Ray (extra "cluster")
+#
+# The same pipeline on a Ray cluster: the driver (this process) walks the source, maps customers,
+# skips finished items and writes the store exactly as the local run does; ray.data runs
+# read + decode + extraction + normalisation as CPU tasks and embedding in actors that hold the
+# model (one per GPU where the cluster has GPUs). Rows carry file paths and X9 offsets, never image
+# bytes, so the driver's memory does not grow with the night's volume: the source must be on
+# storage every node can read. ``import ray`` happens only here, when --ray is given.
+
+
+RAY_TASK_MEMORY = 256 * 2**20  # bytes a prepare task may need: a 60 MP scan in gray and RGB, plus work
+
+
+def _ray_row(item: BatchItem, source: FolderSource | X9Source) -> dict:
+    if item.x9 is not None and isinstance(source, X9Source):
+        return {"key": item.key, "label": item.label, "path": str(source.path.resolve()),
+                "x9_offset": int(item.x9["offset"]), "x9_index": int(item.x9["index"])}
+    return {"key": item.key, "label": item.label, "path": str(Path(item.path or "").resolve()), "x9_offset": -1,
+            "x9_index": -1}
+
+
+def _ray_prepare(row: dict, params: dict) -> dict:
+    """Ray task: the worker's ``prepare_item`` on one row; the output columns are the same for every row."""
+    normalization = NormalizationParams.from_dict(params)
+    if row["x9_offset"] >= 0:
+        try:
+            front = read_x9_item(row["path"], row["x9_offset"], row["x9_index"]).front_image
+            item = BatchItem(row["key"], row["label"], data=front or b"")
+        except X9Error as exc:
+            item = BatchItem(row["key"], row["label"], error=str(exc))
+    else:
+        item = BatchItem(row["key"], row["label"], path=row["path"])
+    prepared = prepare_item(item, normalization) if item.error is None else Prepared(item.key, error=item.error)
+    ok = prepared.error is None and prepared.normalized is not None
+    shape = (normalization.height, normalization.width)
+    return {"key": row["key"], "ok": ok, "error": prepared.error or "",
+            "normalized": prepared.normalized if ok else np.zeros(shape, np.float32),
+            "box": json.dumps(prepared.box), "sha256": prepared.sha256, "crop_png": prepared.crop_png or b"",
+            "timings": json.dumps(prepared.timings)}
+
+
+class RayEmbedder:
+    """Ray actor: one Engine per actor (per GPU), embedding whole batches of rows."""
+
+    def __init__(self, model_path: str, device: str, sha256: str) -> None:
+        from .engine import Engine, ModelError
+
+        self.engine = Engine(model_path, device=device, accepted_sha256=[sha256])
+        if self.engine.check.sha256 != sha256:
+            raise ModelError(f"the model file {model_path} on this node is not the driver's model")
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ok = batch["ok"].astype(bool)
+        embeddings = np.zeros((len(ok), self.engine.metadata.embedding_size), np.float32)
+        if ok.any():
+            embeddings[ok] = self.engine.embed(np.stack(list(batch["normalized"][ok])), batch_size=int(ok.sum()))
+        out = {name: column for name, column in batch.items() if name != "normalized"}
+        out["embedding"] = embeddings
+        return out
+
+
+def _ray_connect(address: str) -> None:
+    import ray
+
+    if ray.is_initialized():  # a test, or the GUI, already holds a connection
+        return
+    if address in ("local", ""):
+        ray.init(include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(address=address, log_to_driver=False)
+
+
+def _ray_dataset(runner: BatchRunner, rows: list[dict]):
+    import ray
+
+    engine = runner.verifier.engine
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    use_gpu = gpus > 0 and engine.requested_device in ("auto", "cuda")
+    actors = runner.options.ray_actors or (gpus if use_gpu else 1)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the driver's own progress bar says it once
+    # the memory request (one decoded scan within the pixel budget) also keeps Ray from fusing this
+    # stage into the embedding actors, which would cap the CPU stages at one process per actor
+    dataset = ray.data.from_items(rows).map(
+        _ray_prepare, fn_kwargs={"params": engine.metadata.normalization.to_dict()}, num_cpus=1,
+        memory=RAY_TASK_MEMORY)
+    return dataset.map_batches(
+        RayEmbedder, batch_size=runner.options.batch_size, batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_gpus=1 if use_gpu else 0, fn_constructor_kwargs={
+            "model_path": str(engine.path), "device": "cuda" if use_gpu else "cpu", "sha256": engine.check.sha256})
+
+
+def _ray_loop(runner: BatchRunner, done: set[str]) -> None:
+    """BatchRunner._loop for a Ray cluster: same skips, errors, scoring and writes."""
+    tasks: dict[str, tuple[BatchItem, str]] = {}
+    rows = []
+    mark = time.perf_counter()
+    for item in runner.source.items():
+        if runner.should_stop():
+            raise _Stop
+        if item.key in done:
+            continue
+        done.add(item.key)
+        customer = runner._customer_or_fail(item)
+        if customer is not None:
+            light = BatchItem(item.key, item.label, item.path, None, item.x9)  # no bytes kept in the driver
+            tasks[item.key] = (light, customer)
+            rows.append(_ray_row(light, runner.source))
+    runner.stage_seconds["read"] += time.perf_counter() - mark
+    if not rows:
+        return
+    _ray_connect(runner.options.ray_address or "local")
+    batches = iter(_ray_dataset(runner, rows).iter_batches(batch_size=runner.options.batch_size,
+                                                           batch_format="numpy"))
+    while True:
+        mark = time.perf_counter()
+        batch = next(batches, None)
+        runner.waiting += time.perf_counter() - mark
+        if batch is None:
+            return
+        for i, key in enumerate(batch["key"]):
+            item, customer = tasks[str(key)]
+            runner._take(item, customer, _ray_prepared(batch, i))
+        if runner.should_stop():
+            raise _Stop
+
+
+def _ray_prepared(batch: dict[str, np.ndarray], i: int) -> Prepared:
+    ok = bool(batch["ok"][i])
+    box = json.loads(batch["box"][i])
+    return Prepared(str(batch["key"][i]), None, tuple(box) if box else None, str(batch["sha256"][i]),  # type: ignore[arg-type]
+                    bytes(batch["crop_png"][i]) or None, json.loads(batch["timings"][i]),
+                    None if ok else str(batch["error"][i]), np.asarray(batch["embedding"][i]) if ok else None)
 
 
 # --------------------------------------------------------------------------- reports

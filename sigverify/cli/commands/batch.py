@@ -47,6 +47,10 @@ def add_parser(subparsers, common) -> None:
     p.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
                    help="continue the latest run of this source (or run RUN_ID) without redoing finished items")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="run on a Ray cluster (ray://HOST:10001, auto, or 'local' to start one here); needs the "
+                        "'cluster' extra, and SOURCE on storage every node can read")
+    p.add_argument("--ray-actors", type=int, metavar="N", help="embedding actors on Ray (default: one per GPU)")
     p.set_defaults(handler=run)
 
 
@@ -81,7 +85,7 @@ def run(args, ctx) -> int:
         raise ValueError("--workers must be 0 or more and --batch-size 1 or more")
     options = BatchOptions(source=args.source, manifest=args.manifest, pattern=args.pattern,
                            workers=args.workers, batch_size=args.batch_size, resume=_resume(args.resume),
-                           user=ctx.user)
+                           user=ctx.user, ray_address=args.ray, ray_actors=args.ray_actors)
     on_result = (lambda row: print(json.dumps(row.to_dict(), ensure_ascii=False), flush=True)) if ctx.json \
         else None
     runner = BatchRunner(ctx.verifier, options, on_result=on_result)

@@ -1,0 +1,41 @@
+"""Batch on a local Ray instance that the test starts and stops: results identical to the local run.
+
+Needs the 'cluster' extra; starting Ray takes 10-20 s, so it runs only with SIGVERIFY_TEST_RAY=1.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+if os.environ.get("SIGVERIFY_TEST_RAY") != "1":  # before importing Ray, which alone costs seconds
+    pytest.skip("starting Ray takes 10-20 s: set SIGVERIFY_TEST_RAY=1 to run", allow_module_level=True)
+ray = pytest.importorskip("ray", reason="the 'cluster' extra (Ray) is not installed")
+
+from test_batch import PATTERN, _comparable, cheque_dir, cheque_images, verifier, x9_bytes  # noqa: E402, F401
+
+from sigverify.core.batch import BatchOptions, load_results, run_batch  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_gives_the_local_results(local_ray, verifier, cheque_dir, x9_bytes, tmp_path):  # noqa: F811
+    local = run_batch(verifier, BatchOptions(cheque_dir, pattern=PATTERN, workers=0))
+    on_ray = run_batch(verifier, BatchOptions(cheque_dir, pattern=PATTERN, ray_address="local", batch_size=4))
+    assert on_ray.processed == local.processed == 11 and not on_ray.interrupted
+    assert _comparable(load_results(verifier.store, on_ray.run_id)) == \
+        _comparable(load_results(verifier.store, local.run_id))
+
+    # X9 rows carry the file and the item's offset; the Ray tasks read their own item
+    letter = tmp_path / "letter.x937"
+    letter.write_bytes(x9_bytes)
+    local = run_batch(verifier, BatchOptions(letter, workers=0))
+    on_ray = run_batch(verifier, BatchOptions(letter, ray_address="local"))
+    assert _comparable(load_results(verifier.store, on_ray.run_id)) == \
+        _comparable(load_results(verifier.store, local.run_id))
