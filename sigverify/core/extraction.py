@@ -306,6 +306,7 @@ def _shape_penalty(c: _Cluster, shape: tuple[int, int], text_h: float, extent) -
     penalty += 40.0 * max(0.0, 0.035 - density)       # dashed borders and frames: huge, nearly empty
     penalty += 10.0 * max(0.0, density - 0.45)        # logos, filled boxes
     penalty += 0.5 * max(0.0, w / max(h, 1) - 9.0)    # a long single row: printed line of text or MICR
+    penalty += 1.0 * max(0.0, h / max(w, 1) - 3.0)    # a tall narrow bar: a box side, a border
     penalty += 2.0 * max(0.0, h / shape[0] - 0.45)    # taller than any signature on a cheque
     penalty += 2.0 * max(0.0, w / shape[1] - 0.55)
     if c.x1 <= 1 or c.y1 <= 1 or c.x2 >= shape[1] - 1 or c.y2 >= shape[0] - 1:

@@ -415,6 +415,11 @@ def _place_signature(rng, cv: _Canvas, spec: _Spec, datasets: Path | None) -> No
     f = target_h / alpha.shape[0]
     max_w = rng.uniform(0.22, 0.42) * cv.w
     f = min(f, max_w / alpha.shape[1])
+    if f < 0.75:
+        # a pen's stroke width is physical: a small signature is not written with a thinner pen, so
+        # thicken the source strokes by what the downscale will take away
+        k = int(round(1.0 / f))
+        alpha = cv2.dilate(alpha, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     alpha = cv2.resize(alpha, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
     angle = rng.normal(0, 5)
     angle = float(np.clip(angle, -15, 15))
