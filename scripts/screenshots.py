@@ -136,6 +136,27 @@ def save(window, out: Path, name: str, size: tuple[int, int]) -> Path:
     return path
 
 
+def save_with_dialog(window, dialog, out: Path, name: str) -> Path:
+    """The window at 1280x800 with ``dialog`` painted centred over it, as the user sees it."""
+    from PIL import Image
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    window.resize(*SIZES[0])
+    canvas = window.grab()
+    shot = dialog.grab()
+    painter = QPainter(canvas)
+    painter.fillRect(canvas.rect(), QColor(0, 0, 0, 70))  # the dimming a modal dialog gives
+    painter.drawPixmap((canvas.width() - shot.width()) // 2, (canvas.height() - shot.height()) // 2, shot)
+    painter.end()
+    path = out / f"{name}-1280x800.png"
+    image = canvas.toImage().convertToFormat(QImage.Format.Format_RGB888)
+    rgb = Image.frombytes("RGB", (image.width(), image.height()), bytes(image.constBits()), "raw", "RGB",
+                          image.bytesPerLine())
+    rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    print(f"{path.relative_to(REPO)}  {path.stat().st_size // 1024} KB")
+    return path
+
+
 def main() -> int:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="sigverify-shots-") as tmp:
@@ -223,8 +244,42 @@ def main() -> int:
             window.show_page("settings")
             wait(app, idle)
             save(window, args.out, "settings", size)
+        dialogs(app, window, context, customers, writers, genuine, args.out, idle, work)
         window.close()
     return 0
+
+
+def dialogs(app, window, context, customers, writers, genuine, out: Path, idle, work: Path) -> None:
+    """First start, confirming a new customer's reference crops, and an error, over the window."""
+    from sigverify.core.security import UserService, open_store
+    from sigverify.gui.dialogs.login import LoginDialog
+
+    fresh = LoginDialog(UserService(open_store(f"sqlite:///{work / 'fresh.db'}")), "")
+    fresh.username.setText("anna.admin")
+    fresh.password.setText("x" * 12)
+    fresh.confirm.setText("x" * 12)
+    fresh.adjustSize()
+    save_with_dialog(window, fresh, out, "dialog-first-start")
+    page = window.pages["customers"]
+    window.show_page("customers")
+    cheque = work / "new-customer-cheque.png"
+    cheque.write_bytes(cheque_with(writers[8]["genuine"][12], 500, work, "cheque-new.png").read_bytes())
+    page.start_registration("C2001", [str(writers[8]["genuine"][13]), str(cheque)], name="New Customer")
+    wait(app, idle)
+    confirm = page.dialog
+    confirm.resize(1000, 560)
+    wait(app, lambda: True)
+    save_with_dialog(window, confirm, out, "dialog-confirm-references")
+    confirm.reject()
+    window.show_page("verify")
+    verify = window.pages["verify"]
+    verify.customer.setText("C7777")
+    verify.load_file(str(genuine))
+    wait(app, idle)
+    box = window.errors.dialog
+    box.adjustSize()
+    save_with_dialog(window, box, out, "dialog-error")
+    box.close()
 
 
 if __name__ == "__main__":

@@ -36,6 +36,10 @@ def test_unknown_customer(qtbot, registered, window, signature_files):
     wait_idle(qtbot, window)
     _assert_plain(window, "Unknown customer")
     assert "NOBODY" in window.errors.dialog.text()
+    # the cheque and its extracted signature stay on screen; nothing pretends to be a decision
+    assert page.drop_zone._stack.currentWidget() is page.cheque_view
+    assert len(page.signatures.tiles) == 1 and page.banner.decision is None
+    assert not any(button.isEnabled() for button in page.final_buttons.values())
 
 
 def test_no_signature_found_keeps_image_for_manual_box(qtbot, registered, window, signature_files):

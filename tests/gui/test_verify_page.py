@@ -191,3 +191,34 @@ def test_keyboard_only_flow(qtbot, registered, window, signature_files, monkeypa
     assert open_store(db_url).verification(result.record_id).final_decision == "accept"
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)  # Ctrl+3: batch page
     assert window.current_page_name() == "batch"
+
+
+def test_paste_image_from_clipboard(qtbot, registered, window, signature_files):
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.clipboard().setImage(QImage(str(signature_files["a2"])))
+    page = window.pages["verify"]
+    page.customer.setText(CUSTOMER)
+    window.actions_by_name["paste"].trigger()  # Ctrl+V outside a text field
+    wait_idle(qtbot, window)
+    assert page.file_label.text() == "pasted image"
+    assert page.outcome.result is not None
+
+
+def test_drop_image_data(qtbot, window, signature_files):
+    from PySide6.QtCore import QMimeData, QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+    from PySide6.QtWidgets import QApplication
+
+    page = window.pages["verify"]
+    mime = QMimeData()
+    mime.setImageData(QImage(str(signature_files["a0"])))
+    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(page.drop_zone, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(page.drop_zone, QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                                                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    wait_idle(qtbot, window)
+    assert page.file_label.text() == "dropped image" and page.outcome.prepared is not None

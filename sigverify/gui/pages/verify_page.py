@@ -244,6 +244,7 @@ class VerifyPage(Page):
     def _new_source(self, source: str | bytes, name: str) -> None:
         self.source, self.source_name, self.user_box, self.outcome = source, name, None, None
         self.file_label.setText(name)
+        self.signatures.set_tiles([])
         self.drop_zone.show_hint("Reading the cheque…")
         self._clear_result("Finding the signature…")
         self._submit(verify=bool(self.customer.customer_id()))
@@ -313,7 +314,11 @@ class VerifyPage(Page):
             task.check()
             result, refs = None, []
             if customer_id:
-                result = verifier.verify(customer_id, prepared, user=user)
+                try:
+                    result = verifier.verify(customer_id, prepared, user=user)
+                except Exception as exc:  # noqa: BLE001 - unknown customer, no references, refused...
+                    # the cheque and its signature stay on screen beside the message
+                    return VerifyOutcome(prepared.image, prepared, None, [], exc)
                 refs = [(ref, store.reference_images(ref.id)[1]) for ref in store.references_for(customer_id)]
             return VerifyOutcome(prepared.image, prepared, result, refs, None, time.perf_counter() - started)
 
@@ -342,15 +347,17 @@ class VerifyPage(Page):
         elif outcome.prepared is not None:
             self.cheque_view.set_box(outcome.prepared.box)
         self.outcome = outcome
-        if outcome.error is not None:
-            self._clear_result("No signature found: drag a box over it")
-            self.errors.report(outcome.error, action="verify")
-            self.outcome_shown.emit(outcome)
-            return
-        result = outcome.result
         tiles = [Tile("This cheque", ink_on_paper(outcome.prepared.normalized),
                       "signature found on the cheque" if outcome.prepared.box else "signature as given",
                       highlight=True)] if outcome.prepared else []
+        if outcome.error is not None:
+            self.signatures.set_tiles(tiles)
+            explanation = self.errors.report(outcome.error, action="verify")
+            self._clear_result("No signature found: drag a box over it" if outcome.prepared is None
+                               else f"Not verified: {explanation.title.lower()}")
+            self.outcome_shown.emit(outcome)
+            return
+        result = outcome.result
         if result is None:
             self._clear_result("Signature found. Choose the customer and press Enter.")
         else:

@@ -73,8 +73,10 @@ class SignatureStrip(QScrollArea):
         self.tiles = tiles
         while self._grid.count():
             item = self._grid.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:
+                widget.hide()  # gone from the screen now, not only once deleteLater runs
+                widget.deleteLater()
         if not tiles:
             return
         # one common width: the same zoom for every tile, because all share the model canvas
