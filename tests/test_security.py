@@ -55,7 +55,9 @@ def admin(users):
 
 
 @pytest.fixture
-def clerk(users, admin):
+def clerk(users, admin, test_model):
+    # clerks run the bundled model or one an administrator accepted: accept the test model
+    accept_model(users.store, admin, test_model)
     return users.add_user(admin, "bob", PASSWORD, Role.CLERK)
 
 
@@ -154,14 +156,14 @@ def test_every_action_is_audited_with_what_a_bank_needs(engine, store, admin, cl
     as_clerk.record_final_decision(result.record_id, "refer_to_supervisor")
     as_admin.remove_reference("C-1", 1, reason="poor scan")
     records = list(AuditLog(store).records())
-    assert [r.action for r in records] == ["add_user", "add_user", "register_reference", "set_thresholds",
-                                          "verify", "final_decision", "remove_reference"]
-    verify = records[4]
+    assert [r.action for r in records] == ["add_user", "accept_model", "add_user", "register_reference",
+                                          "set_thresholds", "verify", "final_decision", "remove_reference"]
+    verify = records[5]
     assert verify.user == "bob" and verify.created_at
     assert {"customer_id", "sha256", "box", "score", "decision", "model", "providers", "record_id"} <= set(
         verify.details)
     assert verify.details["sha256"] == result.file_sha256 and verify.details["providers"] == ["CPUExecutionProvider"]
-    assert records[5].details == {"record_id": result.record_id, "final_decision": "refer_to_supervisor"}
+    assert records[6].details == {"record_id": result.record_id, "final_decision": "refer_to_supervisor"}
     assert AuditLog(store).verify().ok
 
 
@@ -178,8 +180,8 @@ def test_a_change_and_its_audit_record_commit_together(engine, store, admin, sig
 
 
 @pytest.mark.parametrize("tamper, bad_id, reason", [
-    ("UPDATE audit_log SET details = replace(details, '\"accept\"', '\"reject\"') WHERE id = 5", 5, "altered"),
-    ("UPDATE audit_log SET user = 'alice' WHERE id = 4", 4, "altered"),
+    ("UPDATE audit_log SET details = replace(details, '\"accept\"', '\"reject\"') WHERE id = 6", 6, "altered"),
+    ("UPDATE audit_log SET user = 'alice' WHERE id = 5", 5, "altered"),
     ("DELETE FROM audit_log WHERE id = 3", 3, "missing"),
 ])
 def test_tampering_is_found_at_the_first_altered_record(engine, store, admin, clerk, signature_files, db_url,
@@ -212,9 +214,9 @@ def test_rewriting_the_hash_too_breaks_the_next_link(engine, store, admin, db_ur
 
 def test_csv_export(store, admin, clerk, tmp_path):
     path = tmp_path / "audit.csv"
-    assert AuditLog(store).export_csv(path) == 2
+    assert AuditLog(store).export_csv(path) == 3
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "id,created_at,user,action,details,prev_hash,hash" and len(lines) == 3
+    assert lines[0] == "id,created_at,user,action,details,prev_hash,hash" and len(lines) == 4
 
 
 # --- model acceptance ------------------------------------------------------------------------
@@ -284,7 +286,8 @@ def test_concurrent_writers_never_fork_the_chain(store):
     ("UPDATE users SET role = 'administrator' WHERE username = 'bob'", "'bob' has role 'administrator'"),
     ("UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'bob') "
      "WHERE username = 'alice'", "'alice': the password hash was replaced"),
-    ("INSERT INTO settings (key, value) VALUES ('accepted_models', '{\"abc\": {}}')", "model abc is marked accepted"),
+    ("UPDATE settings SET value = json_set(value, '$.abc', json('{}')) WHERE key = 'accepted_models'",
+     "model abc is marked accepted"),
     ("INSERT INTO settings (key, value) VALUES ('thresholds', '{\"accept\": 0.1, \"reject\": 0.0}')",
      "thresholds setting"),
     ("UPDATE reference_signatures SET removed_at = '2026-01-01'", "reference signature 1: removed or restored"),
@@ -320,3 +323,10 @@ def test_an_acceptance_typed_into_the_database_lets_no_model_in(tmp_path, store,
     assert accepted_model_hashes(store) == frozenset()
     with pytest.raises(ModelError):
         Engine(model, device="cpu", accepted_sha256=accepted_model_hashes(store))
+
+
+def test_a_clerk_runs_only_the_bundled_or_an_accepted_model(tmp_path, store, admin, clerk, signature_files):
+    other = Engine(build_test_model(tmp_path / "clerks-own.onnx", tau_accept=0.0, tau_reject=0.0, seed=7), device="cpu")
+    with pytest.raises(PermissionDenied, match="may not use the model file clerks-own.onnx"):
+        guarded_verifier(other, store, clerk)
+    guarded_verifier(other, store, admin)  # an administrator's choice (and every record names the model)

@@ -65,11 +65,17 @@ def bank(common, pw_files, signature_files, monkeypatch):
                env={**admin, "SIGVERIFY_NEW_PASSWORD": CLERK_PW})[0] == 0
     assert cli("register", "C-1", signature_files["a0"], "--user", "alice", "--password-file", pw_files["admin"],
                *common, monkeypatch=monkeypatch)[0] == 0
+    # clerks run the bundled model or one an administrator accepted
+    assert cli("model", "accept", common[3], *common, env=admin, monkeypatch=monkeypatch)[0] == 0
     return {"admin": admin, "clerk": {"SIGVERIFY_USER": "bob", "SIGVERIFY_PASSWORD": CLERK_PW}}
 
 
-def test_roles_hold_on_the_command_line(bank, common, signature_files, monkeypatch):
+def test_roles_hold_on_the_command_line(bank, common, signature_files, tmp_path, monkeypatch):
     clerk = bank["clerk"]
+    own = build_test_model(tmp_path / "own.onnx", seed=8)
+    code, _, err = cli("verify", "C-1", signature_files["a1"], "--db", common[1], "--model", own, *common[4:],
+                       env=clerk, monkeypatch=monkeypatch)
+    assert code == 8 and "may not use the model file own.onnx" in err
     code, out, _ = cli("verify", "C-1", signature_files["a1"], "--json", *common, env=clerk, monkeypatch=monkeypatch)
     assert code == 0 and json.loads(out)["record_id"] == 1
     for args in (("register", "C-1", signature_files["a2"]), ("thresholds", "--accept", "0.5", "--reject", "0.1"),
@@ -101,17 +107,17 @@ def test_audit_verify_finds_a_tampered_record_and_exports(bank, common, signatur
     admin = bank["admin"]
     assert cli("verify", "C-1", signature_files["b0"], *common, env=bank["clerk"], monkeypatch=monkeypatch)[0] == 0
     code, out, _ = cli("audit", "verify", "--json", *common, env=admin, monkeypatch=monkeypatch)
-    assert code == 0 and json.loads(out)["ok"] and json.loads(out)["records"] == 4
+    assert code == 0 and json.loads(out)["ok"] and json.loads(out)["records"] == 5
     conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
     with conn:
         conn.execute("UPDATE audit_log SET details = replace(details, 'no_match', 'match') WHERE action='verify'")
     conn.close()
     code, out, _ = cli("audit", "verify", *common, env=admin, monkeypatch=monkeypatch)
-    assert code == 9 and "BROKEN at record 4" in out and "altered" in out
+    assert code == 9 and "BROKEN at record 5" in out and "altered" in out
     target = tmp_path / "audit.csv"
     assert cli("audit", "export", target, *common, env=admin, monkeypatch=monkeypatch)[0] == 0
     rows = list(csv.DictReader(target.open(encoding="utf-8")))
-    assert [r["action"] for r in rows] == ["add_user", "add_user", "register_reference", "verify"]
+    assert [r["action"] for r in rows] == ["add_user", "add_user", "register_reference", "accept_model", "verify"]
 
 
 def test_model_accept_and_backup(bank, common, db_url, tmp_path, monkeypatch):

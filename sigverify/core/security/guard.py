@@ -7,13 +7,16 @@ argument a caller passes (kept only so the signatures match).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import update
 
-from ..engine import Engine
+from ..engine import Engine, default_model_path
 from ..store import Store, customers
 from ..verify import Verifier
 from .audit import AuditLog
-from .roles import Permission, User, require
+from .models import accepted_model_hashes
+from .roles import Permission, PermissionDenied, User, require
 
 
 class GuardedVerifier:
@@ -21,6 +24,7 @@ class GuardedVerifier:
         if verifier.audit is None:
             # a change without its audit record would be a hole in the trail
             verifier.audit = AuditLog(verifier.store)
+        require_model_allowed(verifier, user)
         self._verifier = verifier
         self.user = user
 
@@ -98,6 +102,32 @@ class GuardedVerifier:
     def set_thresholds(self, accept, reject, user=None):
         require(self.user, Permission.SET_THRESHOLDS)
         return self._verifier.set_thresholds(accept, reject, self.user.username)
+
+
+def require_model_allowed(verifier: Verifier, user: User) -> None:
+    """Choosing the model is an administrator's decision: a card next to a model file proves
+    nothing against a clerk who wrote both (a model's metadata carries its own thresholds).
+    So others run the bundled model, or a file an administrator accepted (audited)."""
+    engine = verifier.engine
+    allowed = getattr(verifier, "_model_allowed_for", set())
+    if user.username in allowed:
+        return
+    if user.can(Permission.CHANGE_MODEL) or _same_file(engine.path, default_model_path()) \
+            or engine.check.sha256 in accepted_model_hashes(verifier.store):
+        allowed.add(user.username)  # remembered: the GUI builds a guard per use
+        verifier._model_allowed_for = allowed
+        return
+    require(user, Permission.VERIFY)  # a disabled account hears that first
+    raise PermissionDenied(
+        f"{user.username} ({user.role.value}) may not use the model file {engine.path.name}: only the bundled "
+        "model, or a model file an administrator accepted (`sigverify model accept`); ask an administrator")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def guarded_verifier(engine: Engine, store: Store, user: User) -> GuardedVerifier:
