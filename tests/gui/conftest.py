@@ -12,7 +12,7 @@ import pytest
 from gui_helpers import CUSTOMER
 
 from sigverify.core.engine import Engine
-from sigverify.core.security import Role, UserService, open_store
+from sigverify.core.security import Role, UserService, accept_model, open_store
 from sigverify.core.verify import Verifier
 from sigverify.gui.app import create_context, create_window, open_settings
 from sigverify.gui.context import LaunchOptions
@@ -54,8 +54,11 @@ def admin(db_url):
 
 
 @pytest.fixture
-def clerk(db_url, admin):
-    return UserService(open_store(db_url)).add_user(admin, "clerk", "clerk-password", Role.CLERK)
+def clerk(db_url, admin, test_model):
+    store = open_store(db_url)
+    # only administrators choose the model: a clerk runs the bundled one or a file they accepted
+    accept_model(store, admin, test_model, reason="GUI tests")
+    return UserService(store).add_user(admin, "clerk", "clerk-password", Role.CLERK)
 
 
 @pytest.fixture
