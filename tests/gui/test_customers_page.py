@@ -98,3 +98,13 @@ def test_confirm_dialog_box_edit_reprepares(qtbot, window, signature_files):
     assert (confirm.prepared[0].normalized != before).any()
     confirm.reject()
     assert confirm.result() == QDialog.DialogCode.Rejected
+
+
+def test_clerk_with_unaccepted_model_is_told_why(qtbot, make_window, db_url, admin):
+    from sigverify.core.security import Role, UserService
+
+    clerk = UserService(open_store(db_url)).add_user(admin, "newclerk", "clerk-password", Role.CLERK)
+    window = make_window(user=clerk)  # the test model is neither the bundled one nor accepted
+    assert window.context.verifier is None
+    assert window.errors.last is not None and window.errors.last.title == "Not allowed"
+    assert "administrator" in window.errors.last.text
