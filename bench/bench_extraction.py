@@ -104,6 +104,7 @@ def _summarise(rows: list[dict]) -> dict:
         "median_ink_precision": float(np.median([r["precision"] for r in signed])) if signed else float("nan"),
         "unsigned_detected": np.mean([not r["found"] for r in unsigned]) if unsigned else float("nan"),
         "signed_missed": np.mean([not r["found"] for r in signed]) if signed else float("nan"),
+        "taken_for_a_crop": np.mean([not r["is_cheque"] for r in rows]),
         "ms_median": float(np.median([r["ms"] for r in rows])),
         "ms_p95": float(np.percentile([r["ms"] for r in rows], 95)),
         "ms_median_200dpi": float(np.median([r["ms"] for r in rows if r["dpi"] == 200] or [np.nan])),
