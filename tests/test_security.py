@@ -92,7 +92,8 @@ def test_first_user_is_an_administrator_without_login(users):
 def test_passwords_are_argon2_and_login_fails_without_saying_why(users, admin, db_url):
     [(stored,)] = sql(db_url, "SELECT password_hash FROM users WHERE username='alice'")
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
-    assert users.authenticate("alice", PASSWORD) == admin
+    assert users.authenticate("alice", PASSWORD, record_login=True) == admin
+    assert list(AuditLog(users.store).records())[-1].action == "login"
     for name, password in (("alice", "wrong password"), ("nobody", PASSWORD)):
         with pytest.raises(AuthenticationError, match="wrong user name or password"):
             users.authenticate(name, password)
@@ -330,3 +331,15 @@ def test_a_clerk_runs_only_the_bundled_or_an_accepted_model(tmp_path, store, adm
     with pytest.raises(PermissionDenied, match="may not use the model file clerks-own.onnx"):
         guarded_verifier(other, store, clerk)
     guarded_verifier(other, store, admin)  # an administrator's choice (and every record names the model)
+
+
+def test_re_embedding_after_a_model_change_is_audited(tmp_path, engine, store, admin, signature_files):
+    from sigverify.core.security import table_problems
+
+    guarded_verifier(engine, store, admin).register("C-1", [signature_files["a0"]])
+    newer = Engine(build_test_model(tmp_path / "v2.onnx", version="test-2", seed=2), device="cpu")
+    assert guarded_verifier(newer, store, admin).refresh_stale_embeddings() == 1
+    last = list(AuditLog(store).records())[-1]
+    assert last.action == "refresh_embeddings" and last.user == "alice"
+    assert last.details == {"reference_ids": [1], "model_version": "test-2"}
+    assert AuditLog(store).verify().ok and table_problems(store) == []

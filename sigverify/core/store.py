@@ -415,7 +415,8 @@ class Store:
         return [(r.id, self.cipher.decrypt(r.image_bytes), tuple(json.loads(r.box)) if r.box else None)
                 for r in rows]
 
-    def replace_embeddings(self, updates: list[tuple[int, np.ndarray, bytes]], model_version: str) -> None:
+    def replace_embeddings(self, updates: list[tuple[int, np.ndarray, bytes]], model_version: str,
+                           on_commit: Callable | None = None) -> None:
         """New (embedding, normalised PNG) per reference id, all in one transaction."""
 
         def work(conn):
@@ -423,6 +424,8 @@ class Store:
                 conn.execute(update(references).where(references.c.id == ref_id).values(
                     embedding=self.cipher.encrypt(np.asarray(embedding, np.float32).tobytes()),
                     normalized_png=self.cipher.encrypt(png), model_version=model_version))
+            if on_commit is not None:
+                on_commit(conn)  # the audit record, in the same transaction
 
         self.run(work)
 

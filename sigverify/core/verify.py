@@ -286,7 +286,7 @@ class Verifier:
         self.store.set_final_decision(record_id, final, user, on_commit=lambda conn: self._audit(
             conn, user, "final_decision", {"record_id": record_id, "final_decision": final}))
 
-    def refresh_stale_embeddings(self) -> int:
+    def refresh_stale_embeddings(self, user: str | None = None) -> int:
         """Re-embed references made by another model version (the model was upgraded)."""
         stale = self.store.stale_references(self.model_version)
         updates = []
@@ -294,7 +294,9 @@ class Verifier:
             prepared = self.prepare(data, name=f"reference {ref_id}", box=box)
             updates.append((ref_id, self.engine.embed(prepared.normalized[None])[0], png_bytes(prepared.normalized)))
         if updates:
-            self.store.replace_embeddings(updates, self.model_version)
+            self.store.replace_embeddings(updates, self.model_version, on_commit=lambda conn: self._audit(
+                conn, user, "refresh_embeddings", {"reference_ids": [u[0] for u in updates],
+                                                   "model_version": self.model_version}))
         return len(updates)
 
 

@@ -75,7 +75,7 @@ class GuardedVerifier:
         # not a decision of the clerk's: it re-derives references after a model change that an
         # administrator already made or accepted, so any logged-in user's start may trigger it
         require(self.user, Permission.VERIFY)
-        return self._verifier.refresh_stale_embeddings()
+        return self._verifier.refresh_stale_embeddings(user=self.user.username)
 
     # --- administrator only -------------------------------------------------------------------
     def register(self, customer_id, sources, name=None, user=None):

@@ -75,10 +75,12 @@ class UserService:
         return [_to_user(row) for row in rows]
 
     # --- login --------------------------------------------------------------------------
-    def authenticate(self, username: str, password: str) -> User:
+    def authenticate(self, username: str, password: str, record_login: bool = False) -> User:
         """The user, if the password is right and the account enabled; else AuthenticationError.
 
-        The message never says whether the name or the password was wrong. Failures are audited.
+        The message never says whether the name or the password was wrong. Failures are audited;
+        with ``record_login`` (the GUI's sign-in) the success too. The CLI does not: one record per
+        command would bury the verifications in logins.
         """
         row = self.store.run(lambda c: c.execute(select(users).where(users.c.username == username)).first())
         matches = _password_matches(row.password_hash if row is not None else _dummy_hash(), password or "")
@@ -98,6 +100,8 @@ class UserService:
         if _hasher.check_needs_rehash(row.password_hash):
             # cost parameters were raised since it was set; audited so the cross-check stays exact
             self._store_hash(user.username, password, user.username, "rehash_password")
+        if record_login:
+            self.audit.record(user.username, "login", {"username": user.username})
         return user
 
     # --- changing -----------------------------------------------------------------------
