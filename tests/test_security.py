@@ -343,3 +343,12 @@ def test_re_embedding_after_a_model_change_is_audited(tmp_path, engine, store, a
     assert last.action == "refresh_embeddings" and last.user == "alice"
     assert last.details == {"reference_ids": [1], "model_version": "test-2"}
     assert AuditLog(store).verify().ok and table_problems(store) == []
+
+
+def test_password_guessing_is_throttled(users, admin, clerk):
+    for _ in range(5):
+        with pytest.raises(AuthenticationError, match="wrong user name or password"):
+            users.authenticate("bob", "guess guess")
+    with pytest.raises(AuthenticationError, match="too many wrong passwords for 'bob'"):
+        users.authenticate("bob", PASSWORD)  # even the right password waits
+    assert users.authenticate("alice", PASSWORD) == admin  # only that account

@@ -8,17 +8,21 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..store import Store, now_iso, users
+from ..store import Store, audit_log, now_iso, users
 from .audit import AuditLog
 from .roles import AuthenticationError, Permission, Role, User, require
 
 MIN_PASSWORD_LENGTH = 8
+MAX_FAILED_LOGINS = 5
+THROTTLE_MINUTES = 15
+RECENT_RECORDS = 2000  # how far back the throttle looks in the trail (bounded: logins stay fast)
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 BOOTSTRAP_PREFIX = "bootstrap:"  # ":" is not allowed in user names, so this never names a real user
 
@@ -82,6 +86,7 @@ class UserService:
         with ``record_login`` (the GUI's sign-in) the success too. The CLI does not: one record per
         command would bury the verifications in logins.
         """
+        self._refuse_while_throttled(_printable(username))
         row = self.store.run(lambda c: c.execute(select(users).where(users.c.username == username)).first())
         matches = _password_matches(row.password_hash if row is not None else _dummy_hash(), password or "")
         if row is None or not matches:
@@ -103,6 +108,23 @@ class UserService:
         if record_login:
             self.audit.record(user.username, "login", {"username": user.username})
         return user
+
+    def _refuse_while_throttled(self, name: str) -> None:
+        """After MAX_FAILED_LOGINS failures in THROTTLE_MINUTES, no password is even tried: guessing
+        at the desk (or by a script) is slowed to a crawl. Read from the trail's newest records."""
+        cutoff = datetime.now(timezone.utc) - timedelta(minutes=THROTTLE_MINUTES)
+        rows = self.store.run(lambda c: c.execute(
+            select(audit_log.c.created_at, audit_log.c.user).where(audit_log.c.action == "login_failed")
+            .where(audit_log.c.id > select(func.coalesce(func.max(audit_log.c.id), 0) - RECENT_RECORDS)
+                   .scalar_subquery())
+            .order_by(audit_log.c.id.desc())).all())
+        failures = [datetime.fromisoformat(r.created_at) for r in rows if r.user == name]
+        failures = [t for t in failures if t >= cutoff]
+        if len(failures) >= MAX_FAILED_LOGINS:
+            wait = failures[MAX_FAILED_LOGINS - 1] + timedelta(minutes=THROTTLE_MINUTES) - datetime.now(timezone.utc)
+            minutes = max(1, int(wait.total_seconds() // 60) + 1)
+            raise AuthenticationError(f"too many wrong passwords for {name!r}: try again in {minutes} minute(s), "
+                                      "or ask an administrator")
 
     # --- changing -----------------------------------------------------------------------
     def create_first_administrator(self, username: str, password: str) -> User:
