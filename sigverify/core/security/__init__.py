@@ -14,7 +14,7 @@ Public API (stable; the GUI and CLI build on it):
     if users.needs_first_administrator():        # empty store: GUI shows the first-admin dialog
         user = users.create_first_administrator(name, password)   # no login needed, audited
     else:
-        user = users.authenticate(name, password) # AuthenticationError on a wrong name/password
+        user = users.authenticate(name, password, record_login=True)  # AuthenticationError if wrong
     engine = Engine(model, accepted_sha256=accepted_model_hashes(store))
     verifier = guarded_verifier(engine, store, user)   # same method names as Verifier
     verifier.verify(...); verifier.record_final_decision(...)   # clerk and administrator
@@ -25,6 +25,11 @@ Public API (stable; the GUI and CLI build on it):
 
 ``user.can(Permission.REGISTER)`` lets a GUI grey out what the role may not do; the guard
 enforces it anyway. Every change is written with its audit record in one transaction.
+A clerk's guard refuses a model file that is neither the bundled one nor administrator-accepted.
+
+Modules: roles (Role, Permission, the one table, ``require``), users (accounts, login), guard,
+audit (the chain), crosscheck (tables against the trail), crypto (AES-GCM, key), models
+(acceptance), backup.
 """
 
 from __future__ import annotations
