@@ -61,9 +61,12 @@ def _add(args, ctx) -> int:
 
 
 def _list(args, ctx) -> int:
-    for user in ctx.users.list_users(ctx.current_user):
+    rows = ctx.users.list_users(ctx.current_user)
+    for user in rows:
         state = " (disabled)" if user.disabled else ""
         ctx.emit(user.to_dict(), f"{user.username}\t{user.role.value}{state}")
+    if not rows and not ctx.json:
+        print("no users yet")
     return 0
 
 
