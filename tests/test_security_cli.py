@@ -167,3 +167,11 @@ def test_restore_a_backup_on_another_pc_needs_the_exported_key(bank, common, db_
     assert code == 0 and json.loads(out)["references"] == 1
     code, out, _ = cli("audit", "verify", *restored, env=admin, monkeypatch=monkeypatch)
     assert code == 0, out
+
+
+@pytest.mark.parametrize("command", ["audit export", "key export", "backup"])
+def test_unwritable_destinations_are_errors_not_tracebacks(command, bank, common, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    code, _, err = cli(*command.split(), blocker / "out", *common, env=bank["admin"], monkeypatch=monkeypatch)
+    assert code in (1, 7) and f"{blocker}" in err and "error:" in err

@@ -19,7 +19,10 @@ def add_parser(subparsers, common) -> None:
 def run(args, ctx) -> int:
     require(ctx.current_user, Permission.READ_AUDIT)
     if args.audit_command == "export":
-        count = ctx.audit.export_csv(args.path)
+        try:
+            count = ctx.audit.export_csv(args.path)
+        except OSError as exc:
+            raise ValueError(f"cannot write {args.path}: {exc.strerror or exc}") from exc
         ctx.emit({"path": args.path, "records": count}, f"wrote {count} audit record(s) to {args.path}")
         return 0
     check = ctx.audit.verify()

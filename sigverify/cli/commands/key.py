@@ -27,7 +27,10 @@ def add_parser(subparsers, common) -> None:
 def run(args, ctx) -> int:
     if args.key_command == "export":
         user = require(ctx.current_user, Permission.BACKUP)
-        path = export_key(args.path)
+        try:
+            path = export_key(args.path)
+        except OSError as exc:
+            raise ValueError(f"cannot write {args.path}: {exc.strerror or exc}") from exc
         ctx.audit.record(user.username, "export_key", {"path": str(path)})
         ctx.emit({"path": str(path)}, f"key written to {path}: keep it apart from the backups, like a safe's key")
         return 0

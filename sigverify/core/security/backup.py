@@ -34,9 +34,12 @@ def backup_database(store: Store, destination: str | Path, actor: User, overwrit
         raise StoreError(f"{destination} exists already; choose another name or pass --force")
     if destination.is_dir():
         raise StoreError(f"{destination} is a folder; give a file name")
-    destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
-    _copy(store, partial)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _copy(store, partial)
+    except OSError as exc:
+        raise StoreError(f"cannot write the backup {destination}: {exc.strerror or exc}") from exc
     result = integrity_check(partial)
     if result != "ok":
         partial.unlink(missing_ok=True)
@@ -50,13 +53,15 @@ def backup_database(store: Store, destination: str | Path, actor: User, overwrit
 def _copy(store: Store, partial: Path) -> None:
     partial.unlink(missing_ok=True)
     raw = store.engine.raw_connection()
-    target = sqlite3.connect(str(partial))
+    target = None
     try:
+        target = sqlite3.connect(str(partial))
         raw.driver_connection.backup(target)  # copies page by page; concurrent writers restart it
         target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
     except sqlite3.Error as exc:
         partial.unlink(missing_ok=True)
-        raise StoreError(f"backup failed: {exc}") from exc
+        raise StoreError(f"backup to {partial.parent} failed: {exc}") from exc
     finally:
-        target.close()
+        if target is not None:
+            target.close()
         raw.close()
