@@ -8,12 +8,12 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from .. import __version__
-from ..core.security import User
+from ..core.security import AuditLog, User
 from ..core.store import StoreError
 from .context import AppContext, LaunchOptions, log_file, settings_file
 from .dialogs.login import LoginDialog
@@ -79,6 +79,85 @@ def create_window(context: AppContext, user: User) -> MainWindow:
     return window
 
 
+class Session(QObject):
+    """Log in, work in the window, log out (File menu) and log in again, without restarting.
+
+    Each login gets a fresh context and window, so nothing the previous user had on screen (a
+    cheque, a customer, a batch) is left for the next one; the settings and the choices made in
+    Settings carry over. ``ended`` fires when the login dialog is cancelled or the window closed.
+    """
+
+    window_changed = Signal(object)  # MainWindow, or None while the login dialog is up
+    ended = Signal()
+
+    def __init__(self, options: LaunchOptions, settings: QSettings | None = None,
+                 size: tuple[int, int] = (1280, 800), parent: QObject | None = None):
+        super().__init__(parent)
+        self.options, self.settings, self.size = options, settings or open_settings(), size
+        self.context: AppContext | None = None
+        self.login: LoginDialog | None = None
+        self.window: MainWindow | None = None
+        self._switching = False
+
+    def start(self, username: str = "") -> LoginDialog:
+        """The login dialog (non-blocking); the window follows once the core accepted the password."""
+        context = create_context(self.options, self.settings)  # StoreError: the caller says so
+        dialog = LoginDialog(context.users, username, runner=context.runner)
+        dialog.accepted.connect(lambda: self._logged_in(context, dialog))
+        dialog.rejected.connect(lambda: self._cancelled(context, dialog))
+        self.context, self.login = context, dialog
+        dialog.open()
+        return dialog
+
+    def _logged_in(self, context: AppContext, dialog: LoginDialog) -> None:
+        user = dialog.user
+        log.info("%s (%s) logged in", user.username, user.role.value)
+        window = create_window(context, user)
+        window.log_out_requested.connect(self.log_out)
+        window.closed.connect(self._window_closed)
+        window.resize(*self.size)
+        window.show()
+        self.window, self.login = window, None
+        dialog.deleteLater()
+        self.window_changed.emit(window)
+
+    def _cancelled(self, context: AppContext, dialog: LoginDialog) -> None:
+        context.runner.shutdown()
+        context.deleteLater()
+        dialog.deleteLater()
+        self.context = self.login = None
+        self.ended.emit()
+
+    def log_out(self) -> None:
+        old = self.window
+        if old is None:
+            return
+        user = old.context.user
+        if user is not None:
+            AuditLog(old.context.store).record(user.username, "logout", {"username": user.username})
+            log.info("%s logged out", user.username)
+        self.options = old.context.options  # a model or device chosen in Settings stays chosen
+        self._switching = True
+        try:
+            # the login dialog first, then the window closes: the app never has no window at all
+            self.start()
+            old.close()  # shuts its task runner down and waits for its threads
+        except StoreError as exc:
+            log.error("cannot open the database again: %s", exc)
+            QMessageBox.critical(old, "Database problem", str(exc))
+            return
+        finally:
+            self._switching = False
+        old.deleteLater()
+        self.window = None
+        self.window_changed.emit(None)
+
+    def _window_closed(self) -> None:
+        if not self._switching:
+            self.window = None
+            self.ended.emit()
+
+
 def run(options: LaunchOptions, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("sigverify")
@@ -90,17 +169,14 @@ def run(options: LaunchOptions, argv: list[str] | None = None) -> int:
     log_path = setup_logging()
     install_excepthook()
     log.info("sigverify %s GUI starting (log %s)", __version__, log_path)
+    session = Session(options)
     try:
-        context = create_context(options)
+        session.start(options.user or "")
     except StoreError as exc:
         log.error("cannot open the database: %s", exc)
         QMessageBox.critical(None, "Database problem", f"{exc}\n\nThe details are in {log_path}.")
         return 7
-    login = LoginDialog(context.users, options.user or "")
-    if login.exec() != LoginDialog.DialogCode.Accepted or login.user is None:
-        return 0
-    log.info("%s (%s) logged in", login.user.username, login.user.role.value)
-    window = create_window(context, login.user)
-    window.resize(1280, 800)
-    window.show()
+    # the session decides when the app ends: between a log out and the next login no window is up
+    app.setQuitOnLastWindowClosed(False)
+    session.ended.connect(app.quit)
     return app.exec()

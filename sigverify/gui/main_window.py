@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
@@ -15,6 +15,9 @@ from .pages.verify_page import VerifyPage
 
 
 class MainWindow(QMainWindow):
+    log_out_requested = Signal()  # File > Log out: the app's Session closes this window and asks for a login
+    closed = Signal()
+
     def __init__(self, context: AppContext):
         super().__init__()
         self.context = context
@@ -52,14 +55,16 @@ class MainWindow(QMainWindow):
             self.add_page(name, label, factory(self.context, self.errors))
         self.navigation.currentRowChanged.connect(self._page_changed)
         self.navigation.setCurrentRow(0)
+        self.pages["users"].own_account_changed.connect(self._own_account_changed)
 
     def _optional_pages(self):
         from .pages.batch_page import BatchPage
         from .pages.customers_page import CustomersPage
         from .pages.settings_page import SettingsPage
+        from .pages.users_page import UsersPage
 
         return [("customers", "Customers", CustomersPage), ("batch", "Batch", BatchPage),
-                ("settings", "Settings", SettingsPage)]
+                ("settings", "Settings", SettingsPage), ("users", "Users", UsersPage)]
 
     def add_page(self, name: str, label: str, page: Page) -> None:
         self.pages[name] = page
@@ -91,9 +96,12 @@ class MainWindow(QMainWindow):
         paste_action.triggered.connect(lambda: (self.show_page("verify"), verify.paste()))
         quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
+        log_out_action = QAction("&Log out / switch user…", self, shortcut=QKeySequence("Ctrl+L"))
+        log_out_action.triggered.connect(self.log_out_requested)
         for action in (open_action, paste_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
+        file_menu.addAction(log_out_action)
         file_menu.addAction(quit_action)
         go_menu = self.menuBar().addMenu("&Go")
         for number, (name, page) in enumerate(self.pages.items(), start=1):
@@ -105,7 +113,8 @@ class MainWindow(QMainWindow):
         about = QAction("&About sigverify", self, shortcut=QKeySequence.StandardKey.HelpContents)
         about.triggered.connect(self.about)
         help_menu.addAction(about)
-        self.actions_by_name = {"open": open_action, "paste": paste_action, "quit": quit_action, "about": about}
+        self.actions_by_name = {"open": open_action, "paste": paste_action, "quit": quit_action, "about": about,
+                                "log_out": log_out_action}
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -114,6 +123,7 @@ class MainWindow(QMainWindow):
         self.fallback_label = QLabel("")
         self.fallback_label.setObjectName("fallbackNote")
         self.user_label = QLabel("")
+        self.user_label.setObjectName("userLabel")
         for label in (self.model_label, self.device_label, self.fallback_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             bar.addWidget(label)
@@ -135,9 +145,19 @@ class MainWindow(QMainWindow):
         self.errors.report(exc, details, action="load model")
 
     def _user_changed(self, user) -> None:
-        self.user_label.setText(f"{user.username} ({user.role.label})")
-        # clerks do not manage customers; the core's guard refuses it anyway
-        self.navigation.item(list(self.pages).index("customers")).setHidden(not user.can(Permission.REGISTER))
+        self.user_label.setText(f"Logged in as {user.username} ({user.role.label})")
+        # clerks do not manage customers or users; the core refuses it anyway
+        for name, permission in (("customers", Permission.REGISTER), ("users", Permission.MANAGE_USERS)):
+            self.navigation.item(list(self.pages).index(name)).setHidden(not user.can(permission))
+        if self.navigation.currentItem() is not None and self.navigation.currentItem().isHidden():
+            self.navigation.setCurrentRow(0)  # a role change took this page away
+
+    def _own_account_changed(self, user) -> None:
+        """The administrator changed their own account on the Users page: as the store now says."""
+        if user.disabled:
+            self.log_out_requested.emit()
+        else:
+            self.context.set_user(user)
 
     def about(self) -> None:
         engine = self.context.engine
@@ -150,3 +170,4 @@ class MainWindow(QMainWindow):
         self.context.settings.setValue("window/geometry", self.saveGeometry())
         self.runner.shutdown()  # no thread may outlive the window
         super().closeEvent(event)
+        self.closed.emit()

@@ -34,9 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from ... import __version__
-from ...core.engine import DEVICES, Engine
-from ...core.security import Permission
+from ...core.engine import DEVICES, Engine, ModelError, default_model_path
+from ...core.security import Permission, accept_model
 from ..context import AppContext, data_folder, log_file
+from ..dialogs.accept_model import AcceptModelDialog, ModelFileState, inspect_model_file
 from ..errors import ErrorReporter, Explanation
 from ..workers import TaskHandle
 from .base import Page
@@ -83,6 +84,11 @@ def _metric_lines(metrics: dict, path: tuple[str, ...] = ()) -> list[str]:
     return lines
 
 
+def _grouped(digest: str | None) -> str:
+    """A SHA-256 in groups of 16 hex digits: it wraps in a narrow column and is easier to compare."""
+    return " ".join(digest[i:i + 16] for i in range(0, len(digest), 16)) if digest else "none"
+
+
 def _metrics_text(metrics: dict) -> str:
     return "\n".join(_metric_lines(metrics)) or "none recorded"
 
@@ -115,6 +121,8 @@ class SettingsPage(Page):
 
     def __init__(self, context: AppContext, errors: ErrorReporter, parent: QWidget | None = None):
         super().__init__(context, errors, parent)
+        self.model_state: ModelFileState | None = None
+        self.dialog: AcceptModelDialog | None = None
         self._build()
         context.engine_ready.connect(self._show_engine)
         context.engine_failed.connect(lambda *_: self._show_engine(None))
@@ -178,6 +186,14 @@ class SettingsPage(Page):
             form.addRow(label, widget)
         form.addRow(self.model_fallback)
         layout.addLayout(form)
+        # a file that does not match its card: the hashes, and an administrator's way to accept it
+        self.model_problem = _value("")
+        self.model_problem.setObjectName("fallbackNote")
+        self.accept_model_button = QPushButton("&Accept this model file…")
+        self.accept_model_button.clicked.connect(self.accept_model_file)
+        for widget in (self.model_problem, self.accept_model_button):
+            widget.hide()
+            layout.addWidget(widget)
         device_row = QHBoxLayout()
         self.device = QComboBox()
         for device in DEVICES:
@@ -250,6 +266,9 @@ class SettingsPage(Page):
             self.user_info.setText(f"{user.username} ({user.role.label})")
 
     def _show_engine(self, engine: Engine | None) -> None:
+        self._show_model_problem(None)
+        if engine is None and isinstance(self.context.engine_error, ModelError):
+            self._inspect_model_file()
         if engine is None:
             error = self.context.engine_error
             self.model_file.set_path(self.context.model_path or "the bundled model")
@@ -285,6 +304,50 @@ class SettingsPage(Page):
         self.reject.setValue(t.reject)
         self.threshold_source.setText("set by an administrator" if t.source == "administrator"
                                       else "the model's own (from its validation)")
+
+    def _inspect_model_file(self) -> None:
+        """Hash the chosen model file in the background; a mismatch with its card offers acceptance."""
+        path = Path(self.context.model_path) if self.context.model_path else default_model_path()
+        self.runner.submit("settings.model_file", lambda _t: inspect_model_file(path), self._show_model_problem,
+                           lambda exc, details: self.errors.report(exc, details, action="check model file"))
+
+    def _show_model_problem(self, state: ModelFileState | None) -> None:
+        self.model_state = state if state is not None and state.mismatch else None
+        self.model_problem.setVisible(self.model_state is not None)
+        self.accept_model_button.setVisible(self.model_state is not None)
+        if self.model_state is None:
+            return
+        who = ("Check where it comes from before accepting it." if self.context.can(Permission.CHANGE_MODEL)
+               else "Only an administrator can accept it: ask one.")
+        self.model_problem.setText(f"This file does not match its model card.\nSHA-256 of the file: "
+                                   f"{_grouped(state.sha256)}\nThe card expects: {_grouped(state.card_sha256)}\n{who}")
+
+    def accept_model_file(self) -> None:
+        """An administrator confirms the exact file; anyone else hears the core's refusal and its reason."""
+        state = self.model_state
+        if state is None:
+            return
+        if not self.context.can(Permission.CHANGE_MODEL):
+            self._accept(state, "")  # the core refuses it, and says who may
+            return
+        dialog = AcceptModelDialog(state, self)
+        dialog.accepted.connect(lambda: self._accept(state, dialog.reason.text().strip()))
+        self.dialog = dialog
+        dialog.open()
+
+    def _accept(self, state: ModelFileState, reason: str) -> None:
+        store, user = self.context.store, self.context.user
+
+        def work(_task: TaskHandle) -> dict:
+            # administrators only; loads the file to be sure it is a model; audited with the setting
+            return accept_model(store, user, state.path, reason=reason)
+
+        def accepted(_entry: dict) -> None:
+            self.model_version.setText("loading…")
+            self.context.load_engine()
+
+        self.runner.submit("settings.accept_model", work, accepted,
+                           lambda exc, details: self.errors.report(exc, details, action="accept model"))
 
     # --- changing ---------------------------------------------------------------------
     def save_thresholds(self, reset: bool = False) -> None:

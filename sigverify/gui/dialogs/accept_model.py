@@ -1,0 +1,102 @@
+"""Accept a model file that does not match its card: both hashes shown, a reason, an explicit confirmation.
+
+What happens on "Accept" is the core's ``accept_model`` (administrators only, audited, in one
+transaction with the setting); this dialog shows the facts and collects the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.engine import ModelError, check_model_file, sha256_file
+
+
+@dataclass(frozen=True)
+class ModelFileState:
+    """A model file against its card, as the core's check sees it."""
+
+    path: Path
+    sha256: str
+    card_sha256: str | None
+    card_version: str | None
+    mismatch: bool  # the core's card check refuses this file unless it is accepted
+
+
+def inspect_model_file(path: Path) -> ModelFileState | None:
+    """For the task runner (hashing a model takes a moment). None when there is no file or card to compare."""
+    if not path.is_file():
+        return None
+    digest = sha256_file(path)
+    try:
+        # the core's own check, told to let this digest through: ``accepted`` is then True exactly
+        # when the file does not match its card (the rule stays in the core)
+        check = check_model_file(path, accepted={digest})
+    except ModelError:
+        return None  # an unreadable card: the load error already says so
+    card = check.card or {}
+    return ModelFileState(path, digest, card.get("sha256"), card.get("version") or card.get("model_version"),
+                          check.accepted)
+
+
+def _hash_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    return label
+
+
+class AcceptModelDialog(QDialog):
+    def __init__(self, state: ModelFileState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("acceptModel")
+        self.setWindowTitle("Accept a model file that does not match its card")
+        self.setMinimumWidth(620)
+        self.state = state
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            f"<b>{state.path.name}</b> is not the file its model card describes: it was changed, truncated "
+            "or replaced since the card was written. Accept it only if you know where this exact file comes "
+            "from (for example, you re-exported the model yourself). Clerks will then verify with it, and the "
+            "acceptance goes into the audit trail under your name.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        path = QLabel(str(state.path))
+        path.setWordWrap(True)
+        path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.file_hash = _hash_label(state.sha256)
+        self.card_hash = _hash_label(state.card_sha256 or "none")
+        form.addRow("File:", path)
+        form.addRow("SHA-256 of the file:", self.file_hash)
+        form.addRow("SHA-256 the card expects:", self.card_hash)
+        if state.card_version:
+            form.addRow("Card's model version:", QLabel(str(state.card_version)))
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("e.g. re-exported from the training run of 22 November")
+        form.addRow("&Reason (audit trail):", self.reason)
+        layout.addLayout(form)
+        self.checked = QCheckBox("I &checked where this exact file comes from")
+        layout.addWidget(self.checked)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.accept_button = self.buttons.addButton("&Accept this file", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.accept_button.setEnabled(False)
+        self.checked.toggled.connect(self.accept_button.setEnabled)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setDefault(True)
