@@ -320,8 +320,24 @@ def _shape_penalty(c: _Cluster, shape: tuple[int, int], text_h: float, extent) -
     return penalty
 
 
+def _surround(c: _Cluster, ink_sum: np.ndarray) -> float:
+    """Ink fraction in a ring around the cluster: a signature sits on open paper, a fragment of a
+    dark security pattern sits inside a field of more fragments."""
+    h, w = c.y2 - c.y1, c.x2 - c.x1
+    H, W = ink_sum.shape[0] - 1, ink_sum.shape[1] - 1
+    x1, y1 = max(0, c.x1 - w // 2), max(0, c.y1 - h // 2)
+    x2, y2 = min(W, c.x2 + w // 2), min(H, c.y2 + h // 2)
+
+    def total(a, b, cc, d):
+        return float(ink_sum[d, cc] - ink_sum[b, cc] - ink_sum[d, a] + ink_sum[b, a])
+
+    ring = total(x1, y1, x2, y2) - total(c.x1, c.y1, c.x2, c.y2)
+    ring_area = (x2 - x1) * (y2 - y1) - w * h
+    return ring / max(ring_area, 1)
+
+
 def _score(c: _Cluster, stats: np.ndarray, labels: np.ndarray, dark: np.ndarray, text_h: float,
-           extent) -> float:
+           extent, ink_sum: np.ndarray) -> float:
     s = stats[c.labels]
     h = c.y2 - c.y1
     w = c.x2 - c.x1
@@ -337,6 +353,7 @@ def _score(c: _Cluster, stats: np.ndarray, labels: np.ndarray, dark: np.ndarray,
         - 8.0 * max(0.0, axis - 0.42)
         + _position_prior(c, extent)
         - _shape_penalty(c, dark.shape, text_h, extent)
+        - 25.0 * max(0.0, _surround(c, ink_sum) - 0.08)
         - 1.0
     )
 
@@ -345,34 +362,54 @@ def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
     return max(0, min(a1, b1) - max(a0, b0))
 
 
-def _grow(best: _Cluster, clusters: list[_Cluster], text_h: float) -> _Cluster:
+def _pen(c: _Cluster, labels: np.ndarray, dark: np.ndarray) -> tuple[float, float]:
+    """(median darkness, stroke width) of a cluster's ink: one pen writes a whole signature."""
+    own = np.isin(labels[c.y1:c.y2, c.x1:c.x2], c.labels)
+    area = int(own.sum())
+    if area == 0:
+        return 0.0, 0.0
+    rim = own & ~(cv2.erode(own.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    width = 2.0 * area / max(int(rim.sum()), 1)       # area / half the outline = stroke width
+    return float(np.median(dark[c.y1:c.y2, c.x1:c.x2][own])), width
+
+
+def _same_pen(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return abs(a[0] - b[0]) <= 25.0 and 0.7 <= (b[1] + 0.5) / (a[1] + 0.5) <= 1.45
+
+
+def _grow(best: _Cluster, clusters: list[_Cluster], text_h: float, labels: np.ndarray,
+          dark: np.ndarray) -> _Cluster:
     """Add neighbouring handwriting (second name, initials, dots) to the chosen cluster.
 
     A neighbour joins if it is handwriting-like and on the signature's row within a word gap
     (a second word), or small and inside the signature's own box (i-dots, accents, broken
-    strokes). Rows and boxes are those of the best cluster, so the group cannot creep upwards
-    field by field."""
+    strokes), or near and written with the same pen (darkness, stroke width) even if it scores
+    poorly alone (a fragment cut off by a rule). Rows and boxes are those of the best cluster,
+    so the group cannot creep upwards field by field."""
     merged = _Cluster(list(best.labels), best.x1, best.y1, best.x2, best.y2, best.area, best.score)
     h = best.y2 - best.y1
+    pen = _pen(best, labels, dark)
     taken = {id(best)}
     changed = True
     while changed:
         changed = False
         for c in clusters:
-            if id(c) in taken:
+            if id(c) in taken or c.score < _FOUND_THRESHOLD - 6.0:
                 continue
             ch, cw = c.y2 - c.y1, c.x2 - c.x1
             gap_x = max(c.x1 - merged.x2, merged.x1 - c.x2, 0)
             # a word gap scales with the writing's size: the smaller neighbour's, not the flourish's
             reach_x = 1.1 * max(ch, 0.5 * h) + text_h
+            row = _overlap(c.y1, c.y2, best.y1, best.y2) >= 0.5 * ch
             # the words of one signature are written at one scale: a much smaller neighbour on the
             # row is another field (a date, a place), not the signature's second word
-            same_row = (_overlap(c.y1, c.y2, best.y1, best.y2) >= 0.5 * ch and gap_x <= reach_x
-                        and ch >= 0.35 * h and c.score > _FOUND_THRESHOLD - 2.0)
+            same_row = row and gap_x <= reach_x and ch >= 0.35 * h and c.score > _FOUND_THRESHOLD - 2.0
             inside = (_overlap(c.x1, c.x2, best.x1, best.x2) >= 0.8 * cw
                       and _overlap(c.y1, c.y2, best.y1 - 0.1 * h, best.y2 + 0.1 * h) >= 0.8 * ch
                       and ch <= 0.6 * h and c.score > _FOUND_THRESHOLD - 5.0)
-            if same_row or inside:
+            near = (_overlap(c.y1, c.y2, best.y1 - 0.25 * h, best.y2 + 0.25 * h) >= 0.6 * ch
+                    and gap_x <= 0.6 * h + text_h and ch >= 0.25 * h)
+            if same_row or inside or (near and _same_pen(pen, _pen(c, labels, dark))):
                 taken.add(id(c))
                 merged.labels += c.labels
                 merged.x1, merged.y1 = min(merged.x1, c.x1), min(merged.y1, c.y1)
@@ -482,11 +519,12 @@ def _select(page: _Page):
     if not keep.any():
         return None, labels, stats, lines, -np.inf
     clusters = _clusters(labels, stats, keep, text_h)
+    ink_sum = cv2.integral(clean.astype(np.uint8))
     for c in clusters:
-        c.score = _score(c, stats, labels, page.dark, text_h, extent)
+        c.score = _score(c, stats, labels, page.dark, text_h, extent, ink_sum)
     clusters.sort(key=lambda c: -c.score)
     page.clusters, page.lines = clusters, lines
-    best = _grow(clusters[0], clusters, text_h)
+    best = _grow(clusters[0], clusters, text_h, labels, page.dark)
     runner_up = clusters[1].score if len(clusters) > 1 else -np.inf
     return best, labels, stats, lines, runner_up
 
