@@ -64,8 +64,9 @@ class BatchError(ValueError):
 
 
 def default_workers() -> int:
-    # one core stays with the main process, which embeds and writes
-    return max(1, (os.cpu_count() or 2) - 1)
+    # one per core: the main process mostly waits for them (bench/bench_batch.py: embedding is ~5 ms
+    # of a ~150 ms item on a CPU, less on a GPU; extraction is most of the rest)
+    return max(1, os.cpu_count() or 1)
 
 
 # --------------------------------------------------------------------------- items and sources
