@@ -293,7 +293,7 @@ def _position_prior(c: _Cluster, extent) -> float:
     ex1, ey1, ex2, ey2 = extent
     cx = ((c.x1 + c.x2) / 2 - ex1) / (ex2 - ex1)
     cy = ((c.y1 + c.y2) / 2 - ey1) / (ey2 - ey1)
-    px = -4.0 * max(0.0, 0.5 - cx) - 1.0 * max(0.0, cx - 0.97)
+    px = -6.0 * max(0.0, 0.5 - cx) - 1.0 * max(0.0, cx - 0.97)
     py = -10.0 * max(0.0, 0.6 - cy) - 30.0 * max(0.0, cy - 0.86)
     return 2.0 * (px + py)
 
