@@ -12,8 +12,10 @@ carries the customer (``--pattern``). Each run gets a fresh copy of the same sto
 Columns: items/s = items / wall time of the run (model loaded before, pool start included);
 ratio = against the single-process run (workers 0); per-stage ms = stage time summed over all
 processes / items (decode, extraction, normalisation run in the workers; read, inference and
-database in the main process); "main waits" = share of the wall time the main process sat
-waiting for workers, i.e. how much the CPU stages starve inference.
+database in the main process); worker CPU ms = CPU time of decode + extraction + normalisation
+per item (unlike wall times, barely inflated when other programs share the cores); "main waits"
+= share of the wall time the main process sat waiting for workers, i.e. how much the CPU stages
+starve inference. The load average during the run is printed: compare runs only at similar load.
 """
 
 from __future__ import annotations
@@ -139,13 +141,14 @@ def write_x9_copy(files: list[Path], path: Path) -> Path:
 def table(rows: list[tuple[str, BatchSummary]]) -> str:
     base = next((s.items_per_second for label, s in rows if s.workers == 0), None)
     head = ("| run | workers | items | items/s | ratio | wall s | " + " | ".join(f"{s} ms" for s in STAGES)
-            + " | main waits |")
-    lines = [head, "|" + "---|" * (6 + len(STAGES) + 1)]
+            + " | worker CPU ms | main waits |")
+    lines = [head, "|" + "---|" * (6 + len(STAGES) + 2)]
     for label, s in rows:
         per_item = [1000 * s.stage_seconds.get(stage, 0.0) / max(s.processed, 1) for stage in STAGES]
         ratio = f"{s.items_per_second / base:.2f}x" if base else "-"
         lines.append(f"| {label} | {s.workers} | {s.processed} | {s.items_per_second:.1f} | {ratio} | "
                      f"{s.elapsed:.1f} | " + " | ".join(f"{v:.1f}" for v in per_item)
+                     + f" | {1000 * s.worker_cpu_seconds / max(s.processed, 1):.1f}"
                      + f" | {100 * s.waiting_seconds / max(s.elapsed, 1e-9):.0f}% |")
     return "\n".join(lines)
 
@@ -178,8 +181,10 @@ def main() -> None:
         x9 = write_x9_copy(files, args.cache / f"bench-{args.n}.x937")
         workers = max(int(w) for w in args.workers.split(","))
         rows.append(("X9.37", run_once(engine, store_file, x9, workers, args.batch_size)))
+    load = os.getloadavg()[1] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n{len(files)} generated cheques, model {engine.metadata.version}, inference on "
-          f"{engine.device_label} ({', '.join(engine.providers)}), {cores} CPU cores, batch size {args.batch_size}\n")
+          f"{engine.device_label} ({', '.join(engine.providers)}), {cores} CPU cores, batch size {args.batch_size}, "
+          f"load average {load:.1f} (5 min)\n")
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps([{"run": label, **s.to_dict()} for label, s in rows], indent=1))
