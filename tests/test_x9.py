@@ -305,20 +305,20 @@ def _consume(data: bytes) -> None:
         pass
 
 
-@settings(max_examples=150, deadline=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_random_bytes_only_x9error(data: bytes) -> None:
     _consume(data)
     _consume(GENERATED[:84] + data)  # a valid file header, then noise
 
 
-@settings(max_examples=150, deadline=500)
+@settings(max_examples=150, deadline=1000)
 @given(st.integers(min_value=0, max_value=len(GENERATED)))
 def test_truncated_only_x9error(cut: int) -> None:
     _consume(GENERATED[:cut])
 
 
-@settings(max_examples=200, deadline=500)
+@settings(max_examples=200, deadline=1000)
 @given(st.lists(st.tuples(st.integers(0, len(GENERATED) - 1), st.integers(0, 255)), min_size=1, max_size=8))
 def test_mutated_only_x9error(mutations: list[tuple[int, int]]) -> None:
     data = bytearray(GENERATED)
@@ -332,7 +332,7 @@ _HEADER_POSITIONS = [
 ]
 
 
-@settings(max_examples=200, deadline=500)
+@settings(max_examples=200, deadline=1000)
 @given(st.lists(st.tuples(st.sampled_from(_HEADER_POSITIONS), st.integers(0, 255)), min_size=1, max_size=4))
 def test_mutated_headers_only_x9error(mutations: list[tuple[int, int]]) -> None:
     """Mutations aimed at length prefixes and text fields, where parsing decisions are made."""
