@@ -3,8 +3,8 @@
 
 Starts the actual MainWindow (offscreen unless QT_QPA_PLATFORM says otherwise) on a fresh
 temporary database, registers CEDAR writers as customers, builds cheques carrying other
-genuine signatures and skilled forgeries of those writers, runs the Verify, Customers, Batch
-and Settings flows, and saves each page at 1280x800 and 1920x1080 in assets/screenshots/.
+genuine signatures and skilled forgeries of those writers, runs the Verify, Customers, Batch,
+Settings and Users flows, and saves each page at 1280x800 and 1920x1080 in assets/screenshots/.
 
     .venv/bin/python scripts/screenshots.py [--model models/sigverify.onnx] [--datasets ../shared/datasets]
 
@@ -179,7 +179,12 @@ def main() -> int:
             model = build_test_model(work / "test-model.onnx")
         db_url = f"sqlite:///{work / 'sigverify.db'}"
         store = open_store(db_url)
-        admin = UserService(store).create_first_administrator("admin", "screenshot-admin")
+        users = UserService(store)
+        admin = users.create_first_administrator("admin", "screenshot-admin")
+        for name, role in (("maria.lopez", "clerk"), ("tom.baker", "clerk"), ("priya.shah", "administrator"),
+                           ("old.counter", "clerk")):
+            users.add_user(admin, name, "screenshot-password", role)
+        users.set_disabled(admin, "old.counter", True)
         verifier = guarded_verifier(Engine(model, device="cpu"), store, admin)
         writers = signature_files(args.datasets, work, len(NAMES))
         customers = {}
@@ -244,6 +249,11 @@ def main() -> int:
             window.show_page("settings")
             wait(app, idle)
             save(window, args.out, "settings", size)
+            window.show_page("users")
+            wait(app, idle)
+            window.pages["users"].select_user("maria.lopez")
+            wait(app, lambda: True)
+            save(window, args.out, "users", size)
         dialogs(app, window, context, customers, writers, genuine, args.out, idle, work)
         window.close()
     return 0
@@ -260,6 +270,7 @@ def dialogs(app, window, context, customers, writers, genuine, out: Path, idle, 
     fresh.confirm.setText("x" * 12)
     fresh.adjustSize()
     save_with_dialog(window, fresh, out, "dialog-first-start")
+    accept_model_dialog(window, out, work)
     page = window.pages["customers"]
     window.show_page("customers")
     cheque = work / "new-customer-cheque.png"
@@ -280,6 +291,27 @@ def dialogs(app, window, context, customers, writers, genuine, out: Path, idle, 
     box.adjustSize()
     save_with_dialog(window, box, out, "dialog-error")
     box.close()
+
+
+def accept_model_dialog(window, out: Path, work: Path) -> None:
+    """Settings' confirmation for a model file that does not match its card (a copy with a card for another file)."""
+    import hashlib
+    import json
+    import shutil
+
+    from sigverify.gui.dialogs.accept_model import AcceptModelDialog, inspect_model_file
+
+    window.show_page("settings")
+    swapped = work / "swapped" / "sigverify.onnx"
+    swapped.parent.mkdir(exist_ok=True)
+    shutil.copyfile(window.context.engine.path, swapped)
+    card = {"sha256": hashlib.sha256(b"the file this card was written for").hexdigest(), "version": "2026.11.22-1"}
+    swapped.with_name(swapped.name + ".card.json").write_text(json.dumps(card))
+    dialog = AcceptModelDialog(inspect_model_file(swapped), window)
+    dialog.reason.setText("re-exported by IT after the ONNX upgrade")
+    dialog.checked.setChecked(True)
+    save_with_dialog(window, dialog, out, "dialog-accept-model")
+    dialog.deleteLater()
 
 
 if __name__ == "__main__":

@@ -52,8 +52,14 @@ def inspect_model_file(path: Path) -> ModelFileState | None:
                           check.accepted)
 
 
-def _hash_label(text: str) -> QLabel:
-    label = QLabel(text)
+def grouped(digest: str | None) -> str:
+    """A SHA-256 in groups of 16 hex digits: easier to compare by eye, and it wraps in a narrow window."""
+    return " ".join(digest[i:i + 16] for i in range(0, len(digest), 16)) if digest else "none"
+
+
+def _hash_label(digest: str | None) -> QLabel:
+    label = QLabel(grouped(digest))
+    label.setAccessibleDescription(digest or "none")
     label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
@@ -65,7 +71,7 @@ class AcceptModelDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("acceptModel")
         self.setWindowTitle("Accept a model file that does not match its card")
-        self.setMinimumWidth(620)
+        self.setMinimumWidth(780)
         self.state = state
         layout = QVBoxLayout(self)
         intro = QLabel(
@@ -80,10 +86,10 @@ class AcceptModelDialog(QDialog):
         path.setWordWrap(True)
         path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.file_hash = _hash_label(state.sha256)
-        self.card_hash = _hash_label(state.card_sha256 or "none")
+        self.card_hash = _hash_label(state.card_sha256)
         form.addRow("File:", path)
-        form.addRow("SHA-256 of the file:", self.file_hash)
-        form.addRow("SHA-256 the card expects:", self.card_hash)
+        form.addRow("File's SHA-256:", self.file_hash)
+        form.addRow("Card expects:", self.card_hash)
         if state.card_version:
             form.addRow("Card's model version:", QLabel(str(state.card_version)))
         self.reason = QLineEdit()
@@ -100,3 +106,6 @@ class AcceptModelDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setDefault(True)
+        # wrapped labels make the plain size hint too tall: size it for its actual width
+        layout.activate()
+        self.resize(self.minimumWidth(), layout.totalHeightForWidth(self.minimumWidth()))

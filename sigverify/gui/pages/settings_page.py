@@ -84,11 +84,6 @@ def _metric_lines(metrics: dict, path: tuple[str, ...] = ()) -> list[str]:
     return lines
 
 
-def _grouped(digest: str | None) -> str:
-    """A SHA-256 in groups of 16 hex digits: it wraps in a narrow column and is easier to compare."""
-    return " ".join(digest[i:i + 16] for i in range(0, len(digest), 16)) if digest else "none"
-
-
 def _metrics_text(metrics: dict) -> str:
     return "\n".join(_metric_lines(metrics)) or "none recorded"
 
@@ -319,8 +314,9 @@ class SettingsPage(Page):
             return
         who = ("Check where it comes from before accepting it." if self.context.can(Permission.CHANGE_MODEL)
                else "Only an administrator can accept it: ask one.")
-        self.model_problem.setText(f"This file does not match its model card.\nSHA-256 of the file: "
-                                   f"{_grouped(state.sha256)}\nThe card expects: {_grouped(state.card_sha256)}\n{who}")
+        # the start of each hash here; both in full in the acceptance dialog
+        self.model_problem.setText(f"This file does not match its model card (file SHA-256 {state.sha256[:16]}…, "
+                                   f"card {(state.card_sha256 or 'none')[:16]}…). {who}")
 
     def accept_model_file(self) -> None:
         """An administrator confirms the exact file; anyone else hears the core's refusal and its reason."""

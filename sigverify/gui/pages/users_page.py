@@ -55,6 +55,14 @@ class UsersPage(Page):
         self.role_button.clicked.connect(self.toggle_role)
         self.disable_button = QPushButton("&Disable")
         self.disable_button.clicked.connect(self.toggle_disabled)
+        for button, texts in ((self.role_button, ("Make &administrator", "Make &clerk")),
+                              (self.disable_button, ("&Disable", "&Enable"))):
+            # as wide as its longest text, so the row does not jump when the selection changes
+            widths = []
+            for text in texts:
+                button.setText(text)
+                widths.append(button.sizeHint().width())
+            button.setMinimumWidth(max(widths))
         for button in (self.add_button, self.password_button, self.role_button, self.disable_button):
             top.addWidget(button)
         top.addStretch(1)

@@ -164,7 +164,7 @@ class VerifyPage(Page):
         left_layout.addStretch(0)  # stretch 0: the cheque grows to its shape first, the gap takes the rest
         keys = QLabel("Keyboard: Ctrl+O open · Ctrl+V paste · Alt+C customer · Enter verify · Tab to the image, then "
                       "arrows move the box, Shift+arrows resize it, Esc puts it back · Alt+A accept · Alt+J reject · "
-                      "Alt+S refer to supervisor · Ctrl+1…4 pages")
+                      "Alt+S refer to supervisor · Ctrl+1…5 pages")
         keys.setObjectName("pageSubtitle")
         keys.setWordWrap(True)
         left_layout.addWidget(keys)
