@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     _common(p)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--folds", type=str, default=None, help="comma list of folds to (re)run, others reused")
+    p.add_argument("--reevaluate", action="store_true",
+                   help="no training: thresholds and test figures again from each fold's best.pt")
     p = sub.add_parser("evaluate", help="evaluate a run's or an ONNX model on datasets")
     p.add_argument("model", type=Path, help="run folder (best.pt) or .onnx file")
     p.add_argument("--data", action="append", required=True,

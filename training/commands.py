@@ -31,7 +31,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_crossval(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)
     folds = [int(f) for f in args.folds.split(",")] if args.folds else None
-    summary = run_crossval(cfg, args.out, folds)
+    summary = run_crossval(cfg, args.out, folds, args.reevaluate)
     print(json.dumps({k: v for k, v in summary.items() if k != "folds"}, indent=1))
     return 0
 

@@ -32,25 +32,44 @@ def protocol(data: ImageSet, emb: np.ndarray, references: int, seed: int = 0) ->
     )
 
 
-def choose_thresholds(scores: metrics.ProtocolScores, far_target: float = 0.01, frr_target: float = 0.01
-                      ) -> tuple[float, float, dict]:
-    """tau_accept: lowest threshold with FAR <= far_target on skilled forgeries (random when
-    the set has none); tau_reject: highest threshold with FRR <= frr_target on genuine,
-    clamped to tau_accept (a model good enough to need no referral band)."""
-    impostors = scores.skilled if scores.skilled.size else scores.random
-    tau_accept = metrics.threshold_at_far(impostors, far_target)
-    tau_reject = min(metrics.threshold_at_frr(scores.genuine, frr_target), tau_accept)
-    far_a, frr_a = metrics.far_frr(scores.genuine, impostors, tau_accept)
-    far_r, frr_r = metrics.far_frr(scores.genuine, impostors, tau_reject)
+def choose_thresholds(by_k: dict[int, metrics.ProtocolScores], far_target: float = 0.01,
+                      frr_target: float = 0.01) -> tuple[float, float, dict]:
+    """Thresholds from validation-writer scores, one protocol run per reference count K.
+
+    The app scores a query by its best reference, so impostor scores rise with the number of
+    references a customer has. Both thresholds are therefore set where they are safe for any
+    K up to the largest validated (5 when the writers have enough genuine signatures):
+    tau_accept = lowest threshold with FAR <= far_target on skilled forgeries at the LARGEST
+    K (fewer references only lower the FAR); tau_reject = highest threshold with FRR <=
+    frr_target at K = 1 (more references only lower the FRR). tau_reject is clamped to
+    tau_accept. Per-K values are kept in the notes for an app that adapts to the count."""
+    per_k = {}
+    for k, sc in sorted(by_k.items()):
+        imp = sc.skilled if sc.skilled.size else sc.random
+        ta = metrics.threshold_at_far(imp, far_target)
+        tr = metrics.threshold_at_frr(sc.genuine, frr_target)
+        per_k[str(k)] = {"tau_accept": float(ta), "tau_reject": float(min(tr, ta)), "writers": sc.writers,
+                         "queries": sc.queries}
+    k_max, k_min = max(by_k), min(by_k)
+    tau_accept = per_k[str(k_max)]["tau_accept"]
+    tau_reject = min(metrics.threshold_at_frr(by_k[k_min].genuine, frr_target), tau_accept)
+    at = {}
+    for k, sc in sorted(by_k.items()):
+        imp = sc.skilled if sc.skilled.size else sc.random
+        far_a, frr_a = metrics.far_frr(sc.genuine, imp, tau_accept)
+        far_r, frr_r = metrics.far_frr(sc.genuine, imp, tau_reject)
+        at[str(k)] = {"far_at_tau_accept": far_a, "frr_at_tau_accept": frr_a,
+                      "far_at_tau_reject": far_r, "frr_at_tau_reject": frr_r}
+    has_skilled = bool(by_k[k_max].skilled.size)
     notes = {
-        "set_on": "validation writers (never trained on), one reference per query (K=1)",
-        "impostors": "skilled forgeries" if scores.skilled.size else "random forgeries",
-        "tau_accept_rule": f"lowest threshold with FAR <= {far_target:.0%} on skilled forgeries",
-        "tau_reject_rule": f"highest threshold with FRR <= {frr_target:.0%} on genuine signatures",
-        "validation_at_tau_accept": {"far": far_a, "frr": frr_a},
-        "validation_at_tau_reject": {"far": far_r, "frr": frr_r},
-        "validation_writers": scores.writers,
-        "validation_queries": scores.queries,
-        "note": "best-of-K scores with K>1 references sit higher: FAR at tau_accept grows with K",
+        "set_on": "validation writers (never trained on); score = best of K references",
+        "impostors": "skilled forgeries" if has_skilled else "random forgeries",
+        "tau_accept_rule": f"lowest threshold with FAR <= {far_target:.0%} on "
+                           f"{'skilled' if has_skilled else 'random'} forgeries with K={k_max} references "
+                           f"(so FAR <= {far_target:.0%} for any K <= {k_max})",
+        "tau_reject_rule": f"highest threshold with FRR <= {frr_target:.0%} on genuine signatures with "
+                           f"K={k_min} reference (so FRR <= {frr_target:.0%} for any K)",
+        "validation_at_thresholds": at,
+        "by_references": per_k,
     }
     return float(tau_accept), float(tau_reject), notes

@@ -11,7 +11,7 @@ import numpy as np
 
 from sigverify.core.normalize import NormalizationParams
 
-from .config import save_config
+from .config import load_config, save_config
 from .data import ImageSet, cached_dataset, kfold_writers, split_writers
 from .embed import choose_thresholds, embed_images, protocol
 from .evaluate import evaluate_named_sets
@@ -50,20 +50,51 @@ def run_split(cfg: dict, train_set: ImageSet, val_set: ImageSet, test_sets: dict
     (out_dir / "splits.json").write_text(json.dumps(splits, indent=1))
     t0 = time.time()
     res = train(cfg, train_set, val_set, out_dir, resume=resume, progress=progress)
-    train_s = time.time() - t0
+    train_info = {"best_epoch": res.best_epoch, "train_seconds": round(time.time() - t0, 1),
+                  "history": res.history}
+    return evaluate_split(cfg, res.model, val_set, test_sets, out_dir, train_info)
+
+
+def evaluate_split(cfg: dict, model, val_set: ImageSet, test_sets: dict[str, ImageSet], out_dir: Path,
+                   train_info: dict) -> dict:
+    """Thresholds on the validation writers, then every test set judged with them."""
     device = pick_device(cfg.get("device", "auto"))
     ev = cfg["eval"]
-    val_emb = embed_images(res.model, val_set.images, device)
-    val_scores = protocol(val_set, val_emb, 1, int(ev["seed"]))
-    tau_a, tau_r, notes = choose_thresholds(val_scores, float(ev["far_target"]), float(ev["frr_target"]))
+    val_emb = embed_images(model, val_set.images, device)
+    by_k = {}
+    for k in sorted({1, *ev["references"]}):
+        sc = protocol(val_set, val_emb, k, int(ev["seed"]))
+        if sc.writers and sc.genuine.size:
+            by_k[k] = sc
+    tau_a, tau_r, notes = choose_thresholds(by_k, float(ev["far_target"]), float(ev["frr_target"]))
     thresholds = {"tau_accept": tau_a, "tau_reject": tau_r, "notes": notes}
     (out_dir / "thresholds.json").write_text(json.dumps(thresholds, indent=1))
-    results = evaluate_named_sets(lambda imgs: embed_images(res.model, imgs, device), test_sets,
+    results = evaluate_named_sets(lambda imgs: embed_images(model, imgs, device), test_sets,
                                   ev["references"], tau_a, out_dir, int(ev["seed"]))
-    summary = {"thresholds": thresholds, "results": results, "best_epoch": res.best_epoch,
-               "train_seconds": round(train_s, 1), "history": res.history}
+    summary = {"thresholds": thresholds, "results": results, **train_info}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def reevaluate_run(run: Path) -> dict:
+    """Thresholds and test figures of a finished run again (e.g. after a protocol change),
+    from its best.pt, config and splits, without training."""
+    from .commands import load_run_model
+
+    model, cfg = load_run_model(run)
+    params = norm_params(cfg)
+    splits = json.loads((run / "splits.json").read_text())
+    pool = load_sets(cfg["data"]["train"], params)
+    tests = {}
+    for key, writers in splits.items():
+        if not key.startswith("test:"):
+            continue
+        name = key[5:]
+        src = pool if name in ("test", "val") else cached_dataset(name, params)
+        tests[name] = src.subset(writers)
+    old = json.loads((run / "summary.json").read_text())
+    info = {k: old[k] for k in ("best_epoch", "train_seconds", "history") if k in old}
+    return evaluate_split(cfg, model, pool.subset(splits["val"]), tests, run, info)
 
 
 def run_train(cfg: dict, out_dir: Path, resume: bool = False) -> dict:
@@ -93,7 +124,8 @@ def _mean_std(values: list[float]) -> dict:
             "n": int(arr.size)}
 
 
-def run_crossval(cfg: dict, out_dir: Path, folds_to_run: list[int] | None = None) -> dict:
+def run_crossval(cfg: dict, out_dir: Path, folds_to_run: list[int] | None = None,
+                 reevaluate: bool = False) -> dict:
     """Writer-disjoint k-fold: fold f's writers are the test set, ``crossval.val_writers`` of
     the rest set thresholds and pick the epoch, the remainder trains."""
     params = norm_params(cfg)
@@ -103,6 +135,9 @@ def run_crossval(cfg: dict, out_dir: Path, folds_to_run: list[int] | None = None
     per_fold = {}
     for f, test_w in enumerate(folds):
         fold_dir = out_dir / f"fold{f}"
+        if reevaluate:
+            per_fold[f] = reevaluate_run(fold_dir)
+            continue
         if folds_to_run is not None and f not in folds_to_run:
             if (fold_dir / "summary.json").exists():
                 per_fold[f] = json.loads((fold_dir / "summary.json").read_text())
@@ -113,6 +148,7 @@ def run_crossval(cfg: dict, out_dir: Path, folds_to_run: list[int] | None = None
         print(f"fold {f}: train {len(train_w)} val {len(val_w)} test {len(test_w)} writers", flush=True)
         per_fold[f] = run_split(cfg, pool.subset(train_w), pool.subset(val_w), {"test": pool.subset(test_w)},
                                 fold_dir, progress=False)
+    cfg = load_config(out_dir / "config.yaml") if reevaluate else cfg
     summary = aggregate(per_fold)
     summary["folds"] = {f: {"results": s["results"], "thresholds": s["thresholds"], "best_epoch": s["best_epoch"],
                             "train_seconds": s["train_seconds"]} for f, s in per_fold.items()}
