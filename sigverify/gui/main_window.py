@@ -154,10 +154,9 @@ class MainWindow(QMainWindow):
 
     def _own_account_changed(self, user) -> None:
         """The administrator changed their own account on the Users page: as the store now says."""
+        self.context.set_user(user)  # disabled: every page's actions are refused from now on
         if user.disabled:
             self.log_out_requested.emit()
-        else:
-            self.context.set_user(user)
 
     def about(self) -> None:
         engine = self.context.engine

@@ -85,3 +85,31 @@ def test_cancelled_login_ends_the_session(qtbot, session):
     with qtbot.waitSignal(session.ended):
         qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert session.window is None and session.login is None
+
+
+def test_admin_who_disables_own_account_is_logged_out(qtbot, session, admin, db_url):
+    from sigverify.core.security import Role, UserService
+
+    UserService(open_store(db_url)).add_user(admin, "boss", "boss-password", Role.ADMINISTRATOR)
+    session.start("admin")
+    window = _log_in(qtbot, session, "admin", ADMIN_PASSWORD)
+    window.show_page("users")
+    page = window.pages["users"]
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2)
+    page.select_user("admin")
+    qtbot.mouseClick(page.disable_button, Qt.MouseButton.LeftButton)
+    assert "you will be logged out" in page.question.text()
+    with qtbot.waitSignal(session.window_changed, timeout=10_000) as changed:
+        confirm = next(b for b in page.question.buttons()
+                       if page.question.buttonRole(b) == page.question.ButtonRole.AcceptRole)
+        qtbot.mouseClick(confirm, Qt.MouseButton.LeftButton)
+    assert changed.args == [None] and session.login.isVisible()
+    dialog = session.login
+    qtbot.keyClicks(dialog.username, "admin")
+    qtbot.keyClicks(dialog.password, ADMIN_PASSWORD)
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "disabled" in dialog.message.text())
+    assert session.window is None
+    actions = [(r.action, r.user) for r in AuditLog(open_store(db_url)).records(
+        actions=("disable_user", "logout"))]
+    assert actions == [("disable_user", "admin"), ("logout", "admin")]

@@ -208,6 +208,8 @@ class UsersPage(Page):
         me = self.context.user
         if fresh is not None and me is not None and fresh.username == me.username:
             self.own_account_changed.emit(fresh)  # the window applies the new role, or logs out
+            if fresh.disabled:
+                return  # logged out: this window is closing
         if self.context.can(Permission.MANAGE_USERS):  # not after demoting or disabling oneself
             self.refresh()
 
