@@ -336,6 +336,16 @@ def _surround(c: _Cluster, ink_sum: np.ndarray) -> float:
     return ring / max(ring_area, 1)
 
 
+def _rim_share(c: _Cluster, labels: np.ndarray) -> float:
+    """Share of the ink lying in the outer tenth of its own box: a box corner or bracket left by
+    rule removal is all rim, a signature has ink throughout."""
+    own = np.isin(labels[c.y1:c.y2, c.x1:c.x2], c.labels)
+    h, w = own.shape
+    my, mx = max(1, h // 10), max(1, w // 10)
+    inner = own[my:h - my, mx:w - mx].sum()
+    return 1.0 - float(inner) / max(int(own.sum()), 1)
+
+
 def _score(c: _Cluster, stats: np.ndarray, labels: np.ndarray, dark: np.ndarray, text_h: float,
            extent, ink_sum: np.ndarray) -> float:
     s = stats[c.labels]
@@ -522,6 +532,8 @@ def _select(page: _Page):
     ink_sum = cv2.integral(clean.astype(np.uint8))
     for c in clusters:
         c.score = _score(c, stats, labels, page.dark, text_h, extent, ink_sum)
+        if c.score > _FOUND_THRESHOLD - 3.0:      # pixel-level checks only for real contenders
+            c.score -= 10.0 * max(0.0, _rim_share(c, labels) - 0.75)
     clusters.sort(key=lambda c: -c.score)
     page.clusters, page.lines = clusters, lines
     best = _grow(clusters[0], clusters, text_h, labels, page.dark)
