@@ -83,3 +83,22 @@ def test_clerk_is_refused_with_the_reason(qtbot, make_window, mismatched_model, 
     assert window.errors.last.title == "Not allowed"
     assert "clara" in window.errors.last.text and "administrator" in window.errors.last.text
     assert not accepted_models(open_store(db_url)) and window.context.engine is None
+
+
+def test_admin_accepts_a_chosen_model_for_clerks(qtbot, make_window, test_model, db_url, admin):
+    """Not the bundled model: it runs for administrators, clerks need it accepted; Settings says so and does it."""
+    window = make_window()
+    assert window.context.engine is not None
+    window.show_page("settings")
+    page = window.pages["settings"]
+    wait_idle(qtbot, window)
+    assert page.accept_model_button.isVisible() and "not the bundled model" in page.model_problem.text()
+    qtbot.mouseClick(page.accept_model_button, Qt.MouseButton.LeftButton)
+    dialog = page.dialog
+    assert "no card" in dialog.card_hash.text()
+    qtbot.mouseClick(dialog.checked, Qt.MouseButton.LeftButton, pos=QPoint(8, dialog.checked.height() // 2))
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.accept_model_button.isVisible() and not window.runner.is_busy(), timeout=15_000)
+    assert set(accepted_models(open_store(db_url))) == {sha256_file(test_model)}
+    clerk = UserService(open_store(db_url)).add_user(admin, "clara", "clerk-password", Role.CLERK)
+    assert make_window(user=clerk).context.verifier is not None  # the clerk may run it now

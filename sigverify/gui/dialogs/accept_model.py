@@ -1,6 +1,9 @@
-"""Accept a model file that does not match its card: both hashes shown, a reason, an explicit confirmation.
+"""Accept a model file: both hashes shown, a reason, an explicit confirmation.
 
-What happens on "Accept" is the core's ``accept_model`` (administrators only, audited, in one
+Two cases need an administrator's acceptance of the exact file (its SHA-256): a file that does
+not match its card (refused at load for everyone), and any file other than the bundled model,
+which clerks may not run until accepted (a card proves nothing against whoever wrote it). What
+happens on "Accept" is the core's ``accept_model`` (administrators only, audited, in one
 transaction with the setting); this dialog shows the facts and collects the decision.
 """
 
@@ -22,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.engine import ModelError, check_model_file, sha256_file
+from ...core.engine import ModelError, check_model_file, default_model_path, sha256_file
+from ...core.security import accepted_model_hashes, accepted_models
+from ...core.store import Store
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,23 @@ class ModelFileState:
     card_sha256: str | None
     card_version: str | None
     mismatch: bool  # the core's card check refuses this file unless it is accepted
+    bundled: bool = False  # the model shipped with sigverify: everyone may run it
+    accepted: dict | None = None  # the audited acceptance of this exact file (who, when, why)
+
+    @property
+    def needs_acceptance(self) -> bool:
+        """Refused at load (mismatch), or refused to clerks (not the bundled model), until accepted."""
+        return self.accepted is None and (self.mismatch or not self.bundled)
 
 
-def inspect_model_file(path: Path) -> ModelFileState | None:
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def inspect_model_file(path: Path, store: Store | None = None) -> ModelFileState | None:
     """For the task runner (hashing a model takes a moment). None when there is no file or card to compare."""
     if not path.is_file():
         return None
@@ -48,8 +67,11 @@ def inspect_model_file(path: Path) -> ModelFileState | None:
     except ModelError:
         return None  # an unreadable card: the load error already says so
     card = check.card or {}
+    accepted = None
+    if store is not None and digest in accepted_model_hashes(store):  # the core's list of audited acceptances
+        accepted = accepted_models(store).get(digest) or {}
     return ModelFileState(path, digest, card.get("sha256"), card.get("version") or card.get("model_version"),
-                          check.accepted)
+                          check.accepted, _same_file(path, default_model_path()), accepted)
 
 
 def grouped(digest: str | None) -> str:
@@ -70,15 +92,19 @@ class AcceptModelDialog(QDialog):
     def __init__(self, state: ModelFileState, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("acceptModel")
-        self.setWindowTitle("Accept a model file that does not match its card")
+        self.setWindowTitle("Accept a model file that does not match its card" if state.mismatch
+                            else "Accept a model file for everyone")
         self.setMinimumWidth(780)
         self.state = state
         layout = QVBoxLayout(self)
+        why = (f"<b>{state.path.name}</b> is not the file its model card describes: it was changed, truncated "
+               "or replaced since the card was written." if state.mismatch else
+               f"<b>{state.path.name}</b> is not the model that came with sigverify, so clerks may not verify "
+               "with it until an administrator accepts this exact file.")
         intro = QLabel(
-            f"<b>{state.path.name}</b> is not the file its model card describes: it was changed, truncated "
-            "or replaced since the card was written. Accept it only if you know where this exact file comes "
-            "from (for example, you re-exported the model yourself). Clerks will then verify with it, and the "
-            "acceptance goes into the audit trail under your name.")
+            f"{why} Accept it only if you know where this exact file comes from (for example, you trained or "
+            "re-exported the model yourself). Clerks will then verify with it, and the acceptance goes into "
+            "the audit trail under your name.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
         form = QFormLayout()
@@ -87,6 +113,8 @@ class AcceptModelDialog(QDialog):
         path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.file_hash = _hash_label(state.sha256)
         self.card_hash = _hash_label(state.card_sha256)
+        if state.card_sha256 is None:
+            self.card_hash.setText("no card beside the file")
         form.addRow("File:", path)
         form.addRow("File's SHA-256:", self.file_hash)
         form.addRow("Card expects:", self.card_hash)

@@ -262,8 +262,8 @@ class SettingsPage(Page):
 
     def _show_engine(self, engine: Engine | None) -> None:
         self._show_model_problem(None)
-        if engine is None and isinstance(self.context.engine_error, ModelError):
-            self._inspect_model_file()
+        if engine is not None or isinstance(self.context.engine_error, ModelError | PermissionError):
+            self._inspect_model_file(engine)
         if engine is None:
             error = self.context.engine_error
             self.model_file.set_path(self.context.model_path or "the bundled model")
@@ -300,23 +300,32 @@ class SettingsPage(Page):
         self.threshold_source.setText("set by an administrator" if t.source == "administrator"
                                       else "the model's own (from its validation)")
 
-    def _inspect_model_file(self) -> None:
-        """Hash the chosen model file in the background; a mismatch with its card offers acceptance."""
-        path = Path(self.context.model_path) if self.context.model_path else default_model_path()
-        self.runner.submit("settings.model_file", lambda _t: inspect_model_file(path), self._show_model_problem,
+    def _inspect_model_file(self, engine: Engine | None) -> None:
+        """Hash the model file in the background: does it match its card, may clerks run it?"""
+        if engine is not None:
+            path = engine.path
+        else:
+            path = Path(self.context.model_path) if self.context.model_path else default_model_path()
+        store = self.context.store
+        self.runner.submit("settings.model_file", lambda _t: inspect_model_file(path, store),
+                           self._show_model_problem,
                            lambda exc, details: self.errors.report(exc, details, action="check model file"))
 
     def _show_model_problem(self, state: ModelFileState | None) -> None:
-        self.model_state = state if state is not None and state.mismatch else None
+        self.model_state = state if state is not None and state.needs_acceptance else None
         self.model_problem.setVisible(self.model_state is not None)
         self.accept_model_button.setVisible(self.model_state is not None)
         if self.model_state is None:
             return
         who = ("Check where it comes from before accepting it." if self.context.can(Permission.CHANGE_MODEL)
                else "Only an administrator can accept it: ask one.")
-        # the start of each hash here; both in full in the acceptance dialog
-        self.model_problem.setText(f"This file does not match its model card (file SHA-256 {state.sha256[:16]}…, "
-                                   f"card {(state.card_sha256 or 'none')[:16]}…). {who}")
+        if state.mismatch:
+            # the start of each hash here; both in full in the acceptance dialog
+            self.model_problem.setText(f"This file does not match its model card (file SHA-256 "
+                                       f"{state.sha256[:16]}…, card {(state.card_sha256 or 'none')[:16]}…). {who}")
+        else:
+            self.model_problem.setText("This is not the bundled model: clerks cannot verify with it until an "
+                                       f"administrator accepts this exact file (SHA-256 {state.sha256[:16]}…). {who}")
 
     def accept_model_file(self) -> None:
         """An administrator confirms the exact file; anyone else hears the core's refusal and its reason."""
