@@ -51,11 +51,11 @@ class UsersPage(Page):
         self.add_button.clicked.connect(self.add_user)
         self.password_button = QPushButton("Set &password…")
         self.password_button.clicked.connect(self.set_password)
-        self.role_button = QPushButton("Make &administrator")
+        self.role_button = QPushButton("Make ad&ministrator")
         self.role_button.clicked.connect(self.toggle_role)
         self.disable_button = QPushButton("&Disable")
         self.disable_button.clicked.connect(self.toggle_disabled)
-        for button, texts in ((self.role_button, ("Make &administrator", "Make &clerk")),
+        for button, texts in ((self.role_button, ("Make ad&ministrator", "Make &clerk")),
                               (self.disable_button, ("&Disable", "&Enable"))):
             # as wide as its longest text, so the row does not jump when the selection changes
             widths = []
@@ -136,7 +136,7 @@ class UsersPage(Page):
             button.setEnabled(user is not None)
         if user is None:
             return
-        self.role_button.setText("Make &clerk" if user.role is Role.ADMINISTRATOR else "Make &administrator")
+        self.role_button.setText("Make &clerk" if user.role is Role.ADMINISTRATOR else "Make ad&ministrator")
         self.disable_button.setText("&Enable" if user.disabled else "&Disable")
 
     # --- changing (each a core call on the runner) ----------------------------------------
