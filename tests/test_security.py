@@ -141,6 +141,23 @@ def test_clerk_verifies_and_decides_but_changes_nothing_else(engine, store, admi
     assert [r.created_by for r in store.references_for("C-1")] == ["alice"]
 
 
+def test_a_session_loses_rights_taken_away_while_it_is_logged_in(engine, store, users, admin, clerk,
+                                                                signature_files):
+    as_admin = guarded_verifier(engine, store, admin)
+    as_clerk = guarded_verifier(engine, store, clerk)
+    as_admin.register("C-1", [signature_files["a0"]])
+    as_clerk.verify("C-1", signature_files["a1"])
+    users.set_disabled(admin, "bob")  # another administrator disables the clerk mid-session
+    with pytest.raises(PermissionDenied, match="disabled"):
+        as_clerk.verify("C-1", signature_files["a1"])
+    users.set_role(admin, "bob", Role.CLERK)
+    users.add_user(admin, "carol", PASSWORD, Role.ADMINISTRATOR)
+    as_carol = guarded_verifier(engine, store, users.get("carol"))
+    users.set_role(admin, "carol", Role.CLERK)  # demoted while logged in
+    with pytest.raises(PermissionDenied, match="may not"):
+        as_carol.set_thresholds(0.9, 0.5)
+
+
 def test_role_table_is_the_one_rule(admin, clerk):
     assert all(admin.can(p) for p in Permission)
     assert {p for p in Permission if clerk.can(p)} == {Permission.VERIFY, Permission.FINAL_DECISION}

@@ -17,6 +17,7 @@ from ..verify import Verifier
 from .audit import AuditLog
 from .models import accepted_model_hashes
 from .roles import Permission, PermissionDenied, User, require
+from .users import UserService
 
 
 class GuardedVerifier:
@@ -27,6 +28,16 @@ class GuardedVerifier:
         require_model_allowed(verifier, user)
         self._verifier = verifier
         self.user = user
+
+    def _require(self, permission: Permission) -> None:
+        """Check against the account as it is NOW in the store: a user disabled or demoted by
+        another administrator while logged in loses the right at their next action."""
+        if not self.user.bootstrap:
+            current = UserService(self.store).get(self.user.username)
+            if current is None:
+                raise PermissionDenied(f"the account {self.user.username!r} no longer exists")
+            self.user = current
+        require(self.user, permission)
 
     # --- read-only views (any logged-in user) -------------------------------------------------
     @property
@@ -54,36 +65,36 @@ class GuardedVerifier:
 
     # --- clerk and administrator --------------------------------------------------------------
     def score(self, customer_id, embedding):
-        require(self.user, Permission.VERIFY)
+        self._require(Permission.VERIFY)
         return self._verifier.score(customer_id, embedding)
 
     def verify(self, customer_id, source, name=None, box=None, user=None, record=True):
-        require(self.user, Permission.VERIFY)
+        self._require(Permission.VERIFY)
         return self._verifier.verify(customer_id, source, name=name, box=box, user=self.user.username,
                                      record=record)
 
     def verify_embedding(self, customer_id, prepared, embedding, user=None, record=True):
-        require(self.user, Permission.VERIFY)
+        self._require(Permission.VERIFY)
         return self._verifier.verify_embedding(customer_id, prepared, embedding, user=self.user.username,
                                                record=record)
 
     def record_final_decision(self, record_id, final, user=None):
-        require(self.user, Permission.FINAL_DECISION)
+        self._require(Permission.FINAL_DECISION)
         return self._verifier.record_final_decision(record_id, final, self.user.username)
 
     def refresh_stale_embeddings(self) -> int:
         # not a decision of the clerk's: it re-derives references after a model change that an
         # administrator already made or accepted, so any logged-in user's start may trigger it
-        require(self.user, Permission.VERIFY)
+        self._require(Permission.VERIFY)
         return self._verifier.refresh_stale_embeddings(user=self.user.username)
 
     # --- administrator only -------------------------------------------------------------------
     def register(self, customer_id, sources, name=None, user=None):
-        require(self.user, Permission.REGISTER)
+        self._require(Permission.REGISTER)
         return self._verifier.register(customer_id, sources, name=name, user=self.user.username)
 
     def update_customer(self, customer_id, name=None, account=None) -> None:
-        require(self.user, Permission.REGISTER)
+        self._require(Permission.REGISTER)
         store = self.store
         store.require_customer(customer_id)
 
@@ -96,11 +107,11 @@ class GuardedVerifier:
         store.run(work)
 
     def remove_reference(self, customer_id, reference_id, user=None, reason=""):
-        require(self.user, Permission.REMOVE_REFERENCE)
+        self._require(Permission.REMOVE_REFERENCE)
         return self._verifier.remove_reference(customer_id, reference_id, self.user.username, reason)
 
     def set_thresholds(self, accept, reject, user=None):
-        require(self.user, Permission.SET_THRESHOLDS)
+        self._require(Permission.SET_THRESHOLDS)
         return self._verifier.set_thresholds(accept, reject, self.user.username)
 
 
