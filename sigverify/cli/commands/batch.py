@@ -94,7 +94,7 @@ def run(args, ctx) -> int:
         summary = runner.run()
     results = load_results(ctx.store, summary.run_id)
     _write_reports(args, ctx, summary, results)
-    _print_summary(ctx, summary, results)
+    _print_summary(ctx, summary, results, args.ray)
     return 130 if summary.interrupted else 0
 
 
@@ -107,7 +107,7 @@ def _write_reports(args, ctx, summary: BatchSummary, results: list[ItemResult]) 
         write_html(ctx.store, summary.run_id, results, args.html, summary)
 
 
-def _print_summary(ctx, summary: BatchSummary, results: list[ItemResult]) -> None:
+def _print_summary(ctx, summary: BatchSummary, results: list[ItemResult], ray: str | None) -> None:
     counts = report_summary(results, summary)
     if ctx.json:
         print(json.dumps({"summary": counts}, ensure_ascii=False), flush=True)
@@ -121,7 +121,8 @@ def _print_summary(ctx, summary: BatchSummary, results: list[ItemResult]) -> Non
     device = "GPU" if any("CUDA" in p for p in summary.providers) else "CPU"
     print(f"batch {summary.run_id}: {counts['items']} of {summary.total} items ({summary.processed} this session"
           f"{before}): {counts['match']} match, {counts['refer']} refer, {counts['no_match']} no match, "
-          f"{counts['errors']} errors; {summary.items_per_second:.1f} items/s, {summary.workers} workers, "
+          f"{counts['errors']} errors; {summary.items_per_second:.1f} items/s, "
+          f"{f'on Ray ({ray})' if ray else f'{summary.workers} workers'}, "
           f"inference on {device}", flush=True)
     if summary.interrupted:
         print(f"interrupted: run the same command with --resume to continue batch {summary.run_id}",
