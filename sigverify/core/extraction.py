@@ -222,7 +222,7 @@ def _printed_glyphs(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
     peers = (same_h & same_b & near).sum(axis=1) - 1
     # bold or bitonal type fuses neighbouring letters, hence pieces up to a few letters wide
     glyph_like = (h >= 5) & (w <= 6.0 * h)
-    printed[idx[(peers >= 2) & glyph_like]] = True
+    printed[idx[(peers >= 3) & glyph_like]] = True
     return printed
 
 
