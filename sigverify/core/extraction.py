@@ -108,10 +108,10 @@ def _hysteresis(dark: np.ndarray, low: float, high: float) -> np.ndarray:
 
 # ---------------------------------------------------------------- crop vs cheque
 
-def _looks_like_cheque(ink: np.ndarray) -> bool:
+def _looks_like_cheque(ink: np.ndarray, weak: np.ndarray) -> bool:
     """A printed form: many small glyphs relative to the image, several of them set in typeset rows.
 
-    Counted on strong ink only (a light security pattern would glue glyphs together). A signature
+    Glyphs are counted on strong ink only (a light security pattern would glue them together). A signature
     crop has a handful of large strokes and its specks never line up like type. Glyph size has an
     absolute floor, not a relative one, so a phone photo with wide margins around the cheque counts."""
     h, w = ink.shape
@@ -126,10 +126,12 @@ def _looks_like_cheque(ink: np.ndarray) -> bool:
         return False
     if glyphs >= 25 and int(_printed_glyphs(stats, glyph).sum()) >= 10:
         return True
-    # tiny or fused type (bitonal): printed rules settle it; a crop has one underline at most
-    rules = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN,
-                             cv2.getStructuringElement(cv2.MORPH_RECT, (w // 4, 1)))
-    return cv2.connectedComponents(rules)[0] - 1 >= 2
+    # tiny or fused type (bitonal, blur): printed rules settle it; a crop has an underline or two at most
+    # (bridging small gaps first: blur and thresholding break thin rules into dashes)
+    bridged = cv2.morphologyEx(weak.astype(np.uint8), cv2.MORPH_CLOSE,
+                               cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
+    rules = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w // 5, 1)))
+    return cv2.connectedComponents(rules)[0] - 1 >= 3
 
 
 # ---------------------------------------------------------------- deskew
@@ -592,7 +594,7 @@ def find_signature_details(gray: np.ndarray, dpi: float | None = None,
     ink_before = page.ink
     # deskew first: typeset rows only line up once the page is straight
     _deskew(page)
-    if not _looks_like_cheque(page.dark > page.thr_high):
+    if not _looks_like_cheque(page.dark > page.thr_high, page.ink):
         return _crop_result(gray, ink_before), None
     best, labels, stats, lines, runner_up = _select(page)
     if best is None or best.score < _FOUND_THRESHOLD:
