@@ -145,7 +145,7 @@ batch_items = Table(
     Column("box", String(64)),
     Column("error", Text),
     Column("created_at", String(32), nullable=False),
-    # --- batch reports (schema 2; owner: core/batch.py) ---
+    # --- batch reports (schema 2; owner: core/batch/) ---
     Column("details", Text),  # JSON: file label, X9 fields, reference scores, thresholds, timings
     Column("crop_png", LargeBinary),  # signature crop thumbnail for the HTML report, via cipher
     UniqueConstraint("run_id", "item_key"),
@@ -474,7 +474,7 @@ def _migrate_to_1(conn) -> None:
                                       batch_runs, batch_items])
 
 
-# --- schema 2: batch report columns (owner: core/batch.py) -----------------------------
+# --- schema 2: batch report columns (owner: core/batch/) -----------------------------
 def _migrate_to_2(conn) -> None:
     """Add batch_items.details and .crop_png; a file made by create_all at schema 1 already has them."""
     present = {column["name"] for column in inspect(conn).get_columns("batch_items")}

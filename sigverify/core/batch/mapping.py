@@ -1,0 +1,94 @@
+"""Which customer an item belongs to: a manifest CSV, a file-name pattern, or the X9 account."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from ..store import Store
+from .common import BatchError
+from .sources import BatchItem
+
+
+def normalize_account(account: str) -> str:
+    """Digits and letters only: '1211-1234-56789' in the MICR matches '1211123456789' in the store."""
+    return re.sub(r"[^0-9A-Za-z]", "", account).lstrip("0")
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    """``file,customer_id`` rows (header optional) -> {file as written: customer}."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    except OSError as exc:
+        raise BatchError(f"manifest {path}: cannot be read ({exc.strerror or exc})") from exc
+    if rows and [cell.strip().lower() for cell in rows[0][:2]] in (["file", "customer_id"], ["file", "customer"]):
+        rows = rows[1:]
+    mapping: dict[str, str] = {}
+    for number, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise BatchError(f"manifest {path}: row {number} is not 'file,customer_id': {row}")
+        mapping[row[0].strip().replace("\\", "/")] = row[1].strip()
+    return mapping
+
+
+class CustomerResolver:
+    """Which customer an item belongs to: manifest first, then the pattern, then the X9 account."""
+
+    def __init__(self, store: Store, manifest: Path | None = None, pattern: str | None = None) -> None:
+        self.store = store
+        self.manifest = read_manifest(manifest) if manifest else None
+        self.by_name: dict[str, str] = {}
+        if self.manifest:
+            for name, customer in self.manifest.items():
+                self.by_name.setdefault(Path(name).name, customer)
+        self.pattern = self._compile(pattern) if pattern else None
+        self._accounts: dict[str, str] | None = None
+
+    @staticmethod
+    def _compile(pattern: str) -> re.Pattern[str]:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise BatchError(f"--pattern is not a valid regular expression: {exc}") from exc
+        if "customer" not in compiled.groupindex:
+            raise BatchError("--pattern needs a named group (?P<customer>...)")
+        return compiled
+
+    def accounts(self) -> dict[str, str]:
+        if self._accounts is None:  # one query for the whole batch, not one per item
+            self._accounts = {
+                normalize_account(c.account): c.customer_id for c in self.store.list_customers() if c.account
+            }
+        return self._accounts
+
+    def resolve(self, item: BatchItem) -> tuple[str | None, str]:
+        """(customer id, how it was found) or (None, why not)."""
+        if self.manifest is not None:
+            for key in self._manifest_keys(item):
+                if key in self.manifest:
+                    return self.manifest[key], "manifest"
+            if Path(item.key).name in self.by_name and item.x9 is None:
+                return self.by_name[Path(item.key).name], "manifest"
+        if self.pattern is not None:
+            match = self.pattern.search(item.key)
+            if match and match.group("customer"):
+                return match.group("customer"), "pattern"
+        if item.x9 is not None and item.x9.get("account"):
+            account = item.x9["account"]
+            customer = self.accounts().get(normalize_account(account))
+            if customer:
+                return customer, "account"
+            return None, f"account {account!r} belongs to no customer in the store"
+        tried = [name for name, used in (("manifest", self.manifest), ("pattern", self.pattern)) if used]
+        return None, "no customer for this item" + (f" (not found by {' or '.join(tried)})" if tried else
+                                                    ": give --manifest or --pattern")
+
+    @staticmethod
+    def _manifest_keys(item: BatchItem) -> list[str]:
+        keys = [item.key]
+        if item.x9:
+            keys += [str(item.x9.get("sequence", "")), str(item.x9.get("index", "")), item.label]
+        return [key for key in keys if key]
+
