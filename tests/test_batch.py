@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -38,7 +40,14 @@ from sigverify.core.batch import (
     write_json,
 )
 from sigverify.core.engine import Engine
-from sigverify.core.security import open_store
+from sigverify.core.security import (
+    AuditLog,
+    GuardedVerifier,
+    bootstrap_user,
+    guarded_verifier,
+    open_store,
+    table_problems,
+)
 from sigverify.core.store import batch_items, batch_runs
 from sigverify.core.verify import Verifier
 from sigverify.core.x9 import X9Item, read_x9, write_x9
@@ -349,3 +358,73 @@ def test_x9_interrupt_then_resume(verifier, x9_bytes, tmp_path):
     assert resumed.run_id == stopped.run_id and resumed.skipped + resumed.processed == 5
     keys = [r.key for r in load_results(verifier.store, resumed.run_id)]
     assert keys == sorted(set(keys)) and len(keys) == 5
+
+
+# --------------------------------------------------------------------------- audit trail
+
+
+@pytest.fixture
+def guarded(test_model, db_url, tmp_path) -> GuardedVerifier:
+    """As the CLI and the GUI run it: behind the guard, every change with its chained audit record."""
+    store = open_store(db_url)
+    guarded = guarded_verifier(Engine(test_model, device="cpu"), store, bootstrap_user("night-desk"))
+    for n, (customer, account) in enumerate(ACCOUNTS.items()):
+        store.add_customer(customer, name=f"Customer {n}", account=account)
+        guarded.register(customer, [write_signature(tmp_path / "refs" / f"{customer}_{k}.png", n, 1000 + k)
+                                    for k in range(2)])
+    return guarded
+
+
+def _batch_entries(store) -> list[tuple]:
+    """(record, item entry) for every item of every batch_verify record, in trail order."""
+    records = AuditLog(store).records(actions=("batch_verify",))
+    return [(rec, entry) for rec in records for entry in rec.details["items"]]
+
+
+def test_every_batch_verification_is_audited_with_the_input_hash(guarded, cheque_dir):
+    summary = run_batch(guarded, BatchOptions(cheque_dir, pattern=PATTERN, workers=1, batch_size=3))
+    store = guarded.store
+    results = {r.key: r for r in load_results(store, summary.run_id)}
+    entries = _batch_entries(store)
+    # every item once, each flush one record (not one per run, not one per item)
+    assert sorted(entry["item"] for _, entry in entries) == sorted(results) and len(results) == 11
+    assert 1 < len({rec.id for rec, _ in entries}) < 11
+    ids = store.run(lambda c: c.execute(batch_items.select().order_by(batch_items.c.id)).all())
+    assert [entry["id"] for _, entry in entries] == [row.id for row in ids]
+    for rec, entry in entries:
+        assert rec.user == guarded.user.username and rec.details["run_id"] == summary.run_id
+        assert rec.details["model_version"] == guarded.model_version
+        assert rec.details["providers"] == list(guarded.engine.providers) and rec.details["thresholds"]
+        result = results[entry["item"]]
+        assert (entry["customer_id"], entry["decision"], entry["reference_id"], entry["error"]) == \
+            (result.customer_id, result.decision, result.reference_id, result.error)
+        assert entry["score"] == (None if result.score is None else round(result.score, 6))
+        assert entry["box"] == (list(result.box) if result.box else None)
+        if Path(entry["item"]).name == "stranger.png":
+            assert entry["sha256"] is None  # no customer: never read, never verified
+        else:  # the hash of the bytes on disk, a damaged file's too
+            assert entry["sha256"] == hashlib.sha256((cheque_dir / entry["item"]).read_bytes()).hexdigest()
+    assert AuditLog(store).verify().ok and table_problems(store) == []
+
+
+@pytest.mark.parametrize("tamper, words", [
+    ("UPDATE batch_items SET score = 0.99, decision = 'match' WHERE id = (SELECT min(id) FROM batch_items "
+     "WHERE decision IS NOT NULL)", "score, decision differ(s) from audit record"),
+    ("UPDATE batch_items SET error = NULL WHERE error IS NOT NULL", "error differ(s)"),
+    ("DELETE FROM batch_items WHERE id = (SELECT max(id) FROM batch_items)", "in the audit trail but not in the table"),
+    ("INSERT INTO batch_items (run_id, item_key, customer_id, score, decision, created_at) "
+     "VALUES (1, 'forged.png', 'C0', 0.97, 'match', '2026-11-22')", "'forged.png') is not in the audit trail"),
+])
+def test_a_batch_row_changed_in_the_database_file_is_found(guarded, cheque_dir, db_url, tamper, words, capsys):
+    run_batch(guarded, BatchOptions(cheque_dir, pattern=PATTERN, workers=0, batch_size=4))
+    assert table_problems(guarded.store) == []
+    conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    with conn:
+        conn.execute(tamper)
+    conn.close()
+    problems = table_problems(guarded.store)
+    assert AuditLog(guarded.store).verify().ok  # the trail itself is intact ...
+    assert any(words in p and "batch item" in p for p in problems), problems  # ... and says what the row was
+    # and `sigverify audit verify` says so (no users yet: the CLI runs as the first-time administrator)
+    assert cli_main(["audit", "verify", "--db", db_url]) == 9
+    assert "batch item" in capsys.readouterr().out

@@ -1,6 +1,6 @@
 """Batch on a local Ray instance that the test starts and stops: results identical to the local run.
 
-Needs the 'cluster' extra; starting Ray takes 10-20 s, so it runs only with SIGVERIFY_TEST_RAY=1.
+Needs the 'cluster' extra; skipped without it. Starting Ray takes 10-20 s.
 """
 
 from __future__ import annotations
@@ -13,9 +13,18 @@ if os.environ.get("SIGVERIFY_TEST_RAY") != "1":  # before importing Ray, which a
     pytest.skip("starting Ray takes 10-20 s: set SIGVERIFY_TEST_RAY=1 to run", allow_module_level=True)
 ray = pytest.importorskip("ray", reason="the 'cluster' extra (Ray) is not installed")
 
-from test_batch import PATTERN, _comparable, cheque_dir, cheque_images, verifier, x9_bytes  # noqa: E402, F401
+from test_batch import (  # noqa: E402, F401
+    PATTERN,
+    _batch_entries,
+    _comparable,
+    cheque_dir,
+    cheque_images,
+    guarded,
+    x9_bytes,
+)
 
 from sigverify.core.batch import BatchOptions, load_results, run_batch  # noqa: E402
+from sigverify.core.security import table_problems  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +34,21 @@ def local_ray():
     ray.shutdown()
 
 
-def test_ray_gives_the_local_results(local_ray, verifier, cheque_dir, x9_bytes, tmp_path):  # noqa: F811
+def _trail(store, run_id: int) -> list[tuple]:
+    """What the audit trail says of a run's items (scores compared apart: batches differ in size)."""
+    return sorted((entry["item"], entry["customer_id"], entry["sha256"], entry["decision"], entry["reference_id"],
+                   entry["box"], entry["error"], round(entry["score"], 5) if entry["score"] is not None else None)
+                  for rec, entry in _batch_entries(store) if rec.details["run_id"] == run_id)
+
+
+def test_ray_gives_the_local_results(local_ray, guarded, cheque_dir, x9_bytes, tmp_path):  # noqa: F811
+    verifier = guarded  # behind the guard, as the CLI runs it: the trail must be the local run's too
     local = run_batch(verifier, BatchOptions(cheque_dir, pattern=PATTERN, workers=0))
     on_ray = run_batch(verifier, BatchOptions(cheque_dir, pattern=PATTERN, ray_address="local", batch_size=4))
     assert on_ray.processed == local.processed == 11 and not on_ray.interrupted
     assert _comparable(load_results(verifier.store, on_ray.run_id)) == \
         _comparable(load_results(verifier.store, local.run_id))
+    assert _trail(verifier.store, on_ray.run_id) == _trail(verifier.store, local.run_id)
 
     # X9 rows carry the file and the item's offset; the Ray tasks read their own item
     letter = tmp_path / "letter.x937"
@@ -39,3 +57,5 @@ def test_ray_gives_the_local_results(local_ray, verifier, cheque_dir, x9_bytes, 
     on_ray = run_batch(verifier, BatchOptions(letter, ray_address="local"))
     assert _comparable(load_results(verifier.store, on_ray.run_id)) == \
         _comparable(load_results(verifier.store, local.run_id))
+    assert _trail(verifier.store, on_ray.run_id) == _trail(verifier.store, local.run_id)
+    assert table_problems(verifier.store) == []

@@ -19,7 +19,14 @@ import pytest
 from sqlalchemy import func, select
 
 from sigverify.core.engine import Engine
-from sigverify.core.security import AuditLog, bootstrap_user, guarded_verifier, integrity_check, open_store
+from sigverify.core.security import (
+    AuditLog,
+    bootstrap_user,
+    guarded_verifier,
+    integrity_check,
+    open_store,
+    table_problems,
+)
 from sigverify.core.store import audit_log, batch_items, customers, references, verifications
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX")
@@ -131,3 +138,5 @@ def test_kill_during_batch(db_url, test_model, folder, signature_files):
     store = assert_consistent(db_url)
     rows = count(store, batch_items)
     assert rows >= max(committed) and rows % 4 == 0  # whole batches of 4 only, none lost
+    # each flush's audit record commits with its rows: every row audited, no record without its rows
+    assert table_problems(store) == []

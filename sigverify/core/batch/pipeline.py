@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from sqlalchemy import Connection
+
 from ..normalize import NormalizationParams
 from ..verify import Thresholds, Verifier
 from . import ray_backend
@@ -121,10 +123,21 @@ class BatchRunner:
         return summary
 
     def _audit(self, action: str, details: dict) -> None:
-        """One chained audit record per batch start and end (not per item: the rows are the detail)."""
+        """One chained audit record at the batch's start and one at its end (each flush has its own)."""
         audit = getattr(self.verifier, "audit", None)
         if audit is not None:
             self.store.run(lambda conn: audit(conn, self.user, action, details))
+
+    def _flush_audit(self) -> Callable[[Connection, list[dict]], None] | None:
+        """The audit hook for one flush: every verification is audited (who, what bytes, which
+        result, which model), and one record per flush rather than per item keeps a night's batch
+        from adding a hundred thousand links to the chain. None for a bare Verifier (no trail)."""
+        audit = getattr(self.verifier, "audit", None)
+        if audit is None:
+            return None
+        header = {"run_id": self.run_id, "model_version": self.verifier.model_version,
+                  "providers": list(self.verifier.engine.providers), "thresholds": self.thresholds.to_dict()}
+        return lambda conn, entries: audit(conn, self.user, "batch_verify", {**header, "items": entries})
 
     # -- the loop ------------------------------------------------------------------------
     def _new_pool(self) -> Executor:
@@ -208,15 +221,16 @@ class BatchRunner:
             self.stage_seconds[stage] += prepared.timings.get(stage, 0.0)
         self.worker_cpu += prepared.timings.get("cpu", 0.0)
         if prepared.error:
-            self._fail(item, customer, prepared.error)
+            self._fail(item, customer, prepared.error, prepared)
         else:
             self.ready.append((item, customer, prepared))
         if len(self.ready) >= self.options.batch_size or len(self.failed) >= self.options.batch_size:
             self._flush()
 
-    def _fail(self, item: BatchItem, customer: str | None, reason: str) -> None:
+    def _fail(self, item: BatchItem, customer: str | None, reason: str, prepared: Prepared | None = None) -> None:
+        # a worker's failure keeps the hash of the bytes it read: the audit record names them
         self.failed.append(ItemResult(item.key, item.label, customer, None, None, None, None, reason,
-                                      item_details(item, None)))
+                                      item_details(item, prepared)))
 
     # -- embedding, scoring, writing ------------------------------------------------------
     def _flush(self, final: bool = False) -> None:
@@ -229,7 +243,7 @@ class BatchRunner:
         rows = results + self.failed
         if rows:
             mark = time.perf_counter()
-            write_items(self.store, self.run_id, rows, crops)
+            write_items(self.store, self.run_id, rows, crops, self._flush_audit())
             self.stage_seconds["database"] += time.perf_counter() - mark
         self.ready, self.failed = [], []
         self.processed += len(rows)

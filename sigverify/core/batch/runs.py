@@ -7,9 +7,10 @@ resumed run skips what is there and can never hold an item twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ..store import Store, batch_items, batch_runs, now_iso
 from .common import BatchError, BatchOptions, ItemResult
@@ -55,8 +56,13 @@ def finish_run(store: Store, run_id: int, status: str) -> None:
 
 
 
-def write_items(store: Store, run_id: int, rows: list[ItemResult], crops: dict[str, bytes | None]) -> None:
-    """One flush of items: one transaction, so a stop or a kill leaves only whole flushes."""
+def write_items(store: Store, run_id: int, rows: list[ItemResult], crops: dict[str, bytes | None],
+                audit: Callable[[Connection, list[dict]], None] | None = None) -> None:
+    """One flush of items: one transaction, so a stop or a kill leaves only whole flushes.
+
+    ``audit(conn, entries)`` runs inside that same transaction with one entry per row (``audit_entries``):
+    the rows and their audit record commit together or not at all.
+    """
     cipher = store.cipher
     created = now_iso()
     values = [{
@@ -66,4 +72,25 @@ def write_items(store: Store, run_id: int, rows: list[ItemResult], crops: dict[s
         "created_at": created, "details": json.dumps(row.details),
         "crop_png": cipher.encrypt(crops[row.key]) if crops.get(row.key) else None,
     } for row in rows]
-    store.run(lambda c: c.execute(insert(batch_items), values))
+
+    def work(conn: Connection) -> None:
+        # RETURNING: the audit entries name the rows' ids, which lets `audit verify` walk the table and
+        # the trail side by side in id order (as it does for verifications) instead of holding either
+        inserted = conn.execute(insert(batch_items).returning(batch_items.c.id, batch_items.c.item_key),
+                                values).all()
+        if audit is not None:
+            audit(conn, audit_entries(rows, {r.item_key: r.id for r in inserted}))
+
+    store.run(work)
+
+
+def audit_entries(rows: list[ItemResult], ids: dict[str, int]) -> list[dict]:
+    """What the batch_verify audit record says of each row, in row-id order; security/crosscheck.py
+    compares batch_items with exactly these fields."""
+    entries = [{
+        "id": ids[row.key], "item": row.key, "customer_id": row.customer_id,
+        "sha256": row.details.get("sha256"), "box": list(row.box) if row.box else None,
+        "score": None if row.score is None else round(row.score, 6), "decision": row.decision,
+        "reference_id": row.reference_id, "error": row.error,
+    } for row in rows]
+    return sorted(entries, key=lambda entry: entry["id"])

@@ -40,7 +40,8 @@ def item_details(item: BatchItem, prepared: Prepared | None) -> dict:
     if item.x9:
         details["x9"] = item.x9
     if prepared is not None:
-        details["sha256"] = prepared.sha256
+        if prepared.sha256:  # empty when the bytes could not be read at all
+            details["sha256"] = prepared.sha256
         details["timings"] = {k: round(v, 5) for k, v in prepared.timings.items()}
     return details
 

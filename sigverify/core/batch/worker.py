@@ -60,8 +60,12 @@ def prepare_item(item: BatchItem, params: NormalizationParams | None = None) -> 
     params = params or _PARAMS
     timings: dict[str, float] = {}
     started, cpu_started = time.perf_counter(), time.process_time()
+    sha256 = ""
     try:
         data = item.data if item.data is not None else read_file_bytes(item.path or "", item.label)
+        # hashed as read, before any decoding: the audit trail names exactly the bytes this item was
+        # judged on, an unreadable image included (here, not in the main process, which never holds them)
+        sha256 = hashlib.sha256(data).hexdigest()
         image = load_image(data, name=item.label)
         timings["decode"] = time.perf_counter() - started
         mark = time.perf_counter()
@@ -74,12 +78,11 @@ def prepare_item(item: BatchItem, params: NormalizationParams | None = None) -> 
         timings["normalisation"] = time.perf_counter() - mark
     except Exception as exc:  # noqa: BLE001 - any failure of one item is that item's row, never the batch's
         timings["cpu"] = time.process_time() - cpu_started
-        return Prepared(item.key, timings=timings, error=_reason(exc, item.label))
+        return Prepared(item.key, sha256=sha256, timings=timings, error=_reason(exc, item.label))
     # CPU time, unlike the wall times above, barely changes when other programs share the cores
     timings["cpu"] = time.process_time() - cpu_started
     box = tuple(int(v) for v in extraction.box) if extraction.is_cheque and extraction.box else None
-    return Prepared(item.key, normalized, box, hashlib.sha256(data).hexdigest(),  # type: ignore[arg-type]
-                    thumbnail_png(extraction.crop), timings)
+    return Prepared(item.key, normalized, box, sha256, thumbnail_png(extraction.crop), timings)  # type: ignore[arg-type]
 
 
 def _reason(exc: Exception, label: str) -> str:

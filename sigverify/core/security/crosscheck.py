@@ -2,7 +2,8 @@
 
 The chain proves the trail itself was not altered; this replays the trail and compares it with
 the live rows, so a score, decision, role, password hash, threshold or accepted model edited
-straight in the database file (around sigverify) is found too.
+straight in the database file (around sigverify) is found too, in single verifications and in
+batch items alike.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
-from ..store import Store, references, settings, users, verifications
+from ..store import Store, batch_items, references, settings, users, verifications
 from ..verify import THRESHOLDS_SETTING
 from .audit import AuditLog
 from .models import ACCEPTED_MODELS_SETTING
@@ -26,7 +27,7 @@ def table_problems(store: Store, log: AuditLog | None = None, limit: int = 20) -
     """Differences between the tables and the trail, in words; empty when they agree."""
     log = log or AuditLog(store)
     problems: list[str] = []
-    for check in (_check_users, _check_settings, _check_references, _check_verifications):
+    for check in (_check_users, _check_settings, _check_references, _check_verifications, _check_batch_items):
         for problem in check(store, log):
             problems.append(problem)
             if len(problems) >= limit:
@@ -116,10 +117,15 @@ def _check_verifications(store: Store, log: AuditLog) -> Iterator[str]:
 
 
 def _verification_rows(store: Store, page: int = 2000):
+    yield from _rows_by_id(store, select(verifications), verifications.c.id, page)
+
+
+def _rows_by_id(store: Store, query, id_column, page: int = 2000):
+    """Every row of ``query`` in id order, read in pages: a large table never sits in memory."""
     last = 0
     while True:
         rows = store.run(lambda c, after=last: c.execute(
-            select(verifications).where(verifications.c.id > after).order_by(verifications.c.id).limit(page)).all())
+            query.where(id_column > after).order_by(id_column).limit(page)).all())
         yield from rows
         if len(rows) < page:
             return
@@ -135,4 +141,48 @@ def _compare_verification(row, rec) -> str | None:
     changed = [name for name, (live, trail) in fields.items() if live != trail]
     if changed:
         return f"verification record {row.id}: {', '.join(changed)} differ(s) from audit record {rec.id}"
+    return None
+
+
+# --- batch items -----------------------------------------------------------------------------
+def _check_batch_items(store: Store, log: AuditLog) -> Iterator[str]:
+    """Like verifications: the table and the items of the trail's batch_verify records, side by side
+    in row-id order (each flush writes its rows and their record in one transaction, and the entries
+    name the row ids, in order)."""
+    audited = ((rec, entry) for rec in log.records(actions=("batch_verify",)) for entry in rec.details.get("items", []))
+    pending = next(audited, None)
+    columns = [c for c in batch_items.c if c.name != "crop_png"]  # the thumbnails are not evidence
+    for row in _rows_by_id(store, select(*columns), batch_items.c.id):
+        while pending is not None and pending[1].get("id", 0) < row.id:
+            yield f"batch item {pending[1].get('id')} is in the audit trail but not in the table"
+            pending = next(audited, None)
+        if pending is None or pending[1].get("id") != row.id:
+            yield f"batch item {row.id} (run {row.run_id}, {row.item_key!r}) is not in the audit trail"
+            continue
+        problem = _compare_batch_item(row, *pending)
+        if problem:
+            yield problem
+        pending = next(audited, None)
+    while pending is not None:  # audited, but gone from the end of the table
+        yield f"batch item {pending[1].get('id')} is in the audit trail but not in the table"
+        pending = next(audited, None)
+
+
+def _compare_batch_item(row, rec, entry: dict) -> str | None:
+    # no user column to compare: the run's starter may differ from who resumed it (the record says who)
+    try:
+        details = _json(row.details) or {}
+    except ValueError:  # details typed over with something that is not JSON: its hash cannot match
+        details = {}
+    fields = {"run": (row.run_id, rec.details.get("run_id")), "item": (row.item_key, entry.get("item")),
+              "customer": (row.customer_id, entry.get("customer_id")),
+              "score": (round(row.score, 6) if row.score is not None else None, entry.get("score")),
+              "decision": (row.decision, entry.get("decision")),
+              "reference": (row.reference_id, entry.get("reference_id")),
+              "box": (_json(row.box), entry.get("box")), "error": (row.error, entry.get("error")),
+              "file hash": (details.get("sha256"), entry.get("sha256"))}
+    changed = [name for name, (live, trail) in fields.items() if live != trail]
+    if changed:
+        return f"batch item {row.id} (run {row.run_id}, {row.item_key!r}): {', '.join(changed)} " \
+               f"differ(s) from audit record {rec.id}"
     return None
