@@ -55,6 +55,8 @@ class _Page:
     thr_low: float          # hysteresis thresholds on darkness
     thr_high: float
     clusters: list = field(default_factory=list)   # scored candidates, best first (for debugging)
+    stats: np.ndarray | None = None                # component stats of the cleaned ink
+    text_h: float = 10.0                           # median glyph height: the page's unit of size
     lines: np.ndarray | None = None                # printed-line pixels removed (working, deskewed)
 
 
@@ -537,16 +539,35 @@ def _select(page: _Page):
         if c.score > _FOUND_THRESHOLD - 3.0:      # pixel-level checks only for real contenders
             c.score -= 10.0 * max(0.0, _rim_share(c, labels) - 0.75)
     clusters.sort(key=lambda c: -c.score)
-    page.clusters, page.lines = clusters, lines
+    page.clusters, page.lines, page.stats, page.text_h = clusters, lines, stats, text_h
     best = _grow(clusters[0], clusters, text_h, labels, page.dark)
     runner_up = clusters[1].score if len(clusters) > 1 else -np.inf
     return best, labels, stats, lines, runner_up
 
 
+def _without_margin_print(comps: list[int], stats: np.ndarray, text_h: float) -> list[int]:
+    """Drop letter-sized pieces lying wholly above or below the signature's body.
+
+    The printed holder's name and "Please sign above" sit just over or under the signature line,
+    close enough to be grouped with it. The body is the vertical span of the signature's tall
+    strokes; letter-sized pieces inside it are handwriting, i-dots are far smaller than letters."""
+    s = stats[comps]
+    tall = s[:, cv2.CC_STAT_HEIGHT] >= 2.0 * text_h
+    if not tall.any():
+        return comps
+    top = s[tall, cv2.CC_STAT_TOP].min()
+    bottom = (s[tall, cv2.CC_STAT_TOP] + s[tall, cv2.CC_STAT_HEIGHT]).max()
+    h, w = s[:, cv2.CC_STAT_HEIGHT], s[:, cv2.CC_STAT_WIDTH]
+    # small print is smaller than the page's median glyph; dots and specks are smaller still
+    letter = (h >= 5) & (h <= 1.4 * text_h) & (w * h >= 40) & (w <= 8 * text_h)
+    outside = (s[:, cv2.CC_STAT_TOP] >= bottom) | (s[:, cv2.CC_STAT_TOP] + h <= top)
+    return np.asarray(comps)[~(letter & outside)].tolist()
+
+
 def _kept_mask(page: _Page, best, labels, lines) -> np.ndarray:
     """Ink of the chosen components, plus printed-line pixels the signature strokes cross."""
     ids = np.zeros(int(labels.max()) + 1, dtype=bool)
-    ids[best.labels] = True
+    ids[_without_margin_print(best.labels, page.stats, page.text_h)] = True
     keep = ids[labels]
     keep = _erase_rules_through(keep, lines)
     reach = max(3, int(round(6 * page.scale * 2)))
@@ -608,17 +629,22 @@ def find_signature_details(gray: np.ndarray, dpi: float | None = None,
     # confidence: how clearly it beats "unsigned" and how clearly it beats the next candidate
     margin = min(best.score - _FOUND_THRESHOLD, 2.0 * (best.score - max(runner_up, -10.0)))
     conf = float(1.0 / (1.0 + np.exp(-margin)))
-    full_mask = _original_mask(page, keep) if want_mask else None
+    full_mask = _original_mask(page, keep, box) if want_mask else None
     return Extraction(True, True, box, round(conf, 3), crop, "", round(page.angle, 2)), full_mask
 
 
-def _original_mask(page: _Page, keep: np.ndarray) -> np.ndarray:
+def _original_mask(page: _Page, keep: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The ink the crop keeps, in original pixels: the kept working-resolution strokes brought back
+    (unrotated, upscaled, a pixel of slack) and, as in ``_clean_crop``, only pixels darker than paper."""
     h, w = page.gray.shape
     wh, ww = keep.shape
     m = cv2.getRotationMatrix2D((ww / 2, wh / 2), page.angle, 1.0)
     inv = cv2.invertAffineTransform(m)
     unrot = cv2.warpAffine(keep.astype(np.uint8) * 255, inv, (ww, wh), flags=cv2.INTER_LINEAR)
-    return cv2.resize(unrot, (w, h), interpolation=cv2.INTER_LINEAR) > 96
+    near = cv2.resize(unrot, (w, h), interpolation=cv2.INTER_LINEAR) > 64
+    x1, y1, x2, y2 = box
+    paper = float(np.percentile(page.gray[y1:y2, x1:x2], 90))
+    return near & (page.gray.astype(np.float32) < paper * (1.0 - page.thr_low / 255.0))
 
 
 def find_signature(gray: np.ndarray, dpi: float | None = None) -> Extraction:
