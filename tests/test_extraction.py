@@ -40,6 +40,13 @@ def test_blank_image_is_not_found():
     assert not result.found and result.reason
 
 
+def test_noise_or_dark_image_is_not_a_signature():
+    noise = np.random.default_rng(0).integers(0, 256, (400, 900)).astype(np.uint8)
+    for image in (noise, np.full((300, 700), 20, np.uint8)):
+        result = find_signature(image)
+        assert not result.found and result.reason
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 8, 9])
 def test_generated_cheque_signature_is_found(seed):
     cheque = generate_cheque(seed, signed=True, datasets=None)

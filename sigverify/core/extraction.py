@@ -205,12 +205,15 @@ def _components(mask: np.ndarray, min_area: int):
     return count, labels, stats, keep
 
 
-def _printed_glyphs(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
+def _printed_glyphs(stats: np.ndarray, keep: np.ndarray, labels: np.ndarray | None = None,
+                    dark: np.ndarray | None = None) -> np.ndarray:
     """Components that sit in a typeset row: several others nearby share their height and baseline.
 
     Type puts glyphs of one size on one baseline to the pixel; handwriting almost never repeats
     both the height and the bottom of a piece three times in a row. Catches printed names under
-    the signature line, "Please sign above", MICR digits, which otherwise join the signature."""
+    the signature line, "Please sign above", MICR digits, which otherwise join the signature.
+    With the image at hand, a piece with only two such peers counts as type too if its edges
+    run along the axes like a font's (short bold names: bitonal scans jitter the third peer)."""
     idx = np.nonzero(keep)[0]
     printed = np.zeros(len(keep), dtype=bool)
     if len(idx) < 4:
@@ -227,6 +230,11 @@ def _printed_glyphs(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
     # bold or bitonal type fuses neighbouring letters, hence pieces up to a few letters wide
     glyph_like = (h >= 5) & (w <= 6.0 * h)
     printed[idx[(peers >= 3) & glyph_like]] = True
+    if labels is not None and dark is not None:
+        for i in idx[(peers == 2) & glyph_like]:
+            x0, y0, ww, hh = (int(v) for v in stats[i, :4])
+            piece = _Cluster([int(i)], x0, y0, x0 + ww, y0 + hh, int(stats[i, 4]))
+            printed[i] = _axis_aligned_fraction(dark, labels, piece) >= 0.55
     return printed
 
 
@@ -486,6 +494,9 @@ def _crop_result(gray: np.ndarray, ink: np.ndarray) -> Extraction:
     h, w = gray.shape
     if int(ink.sum()) < 20:
         return Extraction(False, False, None, 0.0, None, "no ink found: the image looks blank")
+    if float(ink.mean()) > 0.4 or float(np.median(gray)) < 80:
+        # a signature is thin strokes on paper; this is a dark photo, noise or a negative
+        return Extraction(False, False, None, 0.0, None, "the image is mostly dark: not a signature on paper")
     return Extraction(True, False, (0, 0, w, h), 1.0, gray.copy())
 
 
@@ -529,7 +540,7 @@ def _select(page: _Page):
         return None, labels, stats, lines, -np.inf
     text_h = _text_height(stats, keep)
     extent = _page_extent(stats, keep, clean.shape)
-    keep &= ~_printed_glyphs(stats, keep)
+    keep &= ~_printed_glyphs(stats, keep, labels, page.dark)
     if not keep.any():
         return None, labels, stats, lines, -np.inf
     clusters = _clusters(labels, stats, keep, text_h)
@@ -623,6 +634,9 @@ def find_signature_details(gray: np.ndarray, dpi: float | None = None,
         return Extraction(False, True, None, 0.0, None, reason, page.angle), None
     keep = _kept_mask(page, best, labels, lines)
     ys, xs = np.nonzero(keep)
+    if len(ys) == 0:  # the candidate was nothing but pieces of a printed rule
+        reason = "no handwriting that looks like a signature: the cheque appears unsigned"
+        return Extraction(False, True, None, 0.0, None, reason, page.angle), None
     box = _original_box(ys, xs, page)
     work_box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     crop = _clean_crop(page, keep, work_box)
