@@ -235,6 +235,9 @@ def _printed_glyphs(stats: np.ndarray, keep: np.ndarray, labels: np.ndarray | No
             x0, y0, ww, hh = (int(v) for v in stats[i, :4])
             piece = _Cluster([int(i)], x0, y0, x0 + ww, y0 + hh, int(stats[i, 4]))
             printed[i] = _axis_aligned_fraction(dark, labels, piece) >= 0.55
+        # the rest of a typeset row: fused letter groups with exactly a known glyph's height and baseline
+        row_mates = (same_h & same_b & near)[:, printed[idx]].any(axis=1)
+        printed[idx[row_mates & (h >= 5) & (w <= 12.0 * h)]] = True
     return printed
 
 
