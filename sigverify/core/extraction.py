@@ -1,22 +1,27 @@
 """Find the signature on a whole cheque (any layout) and cut it out cleanly.
 
-Layout-agnostic pipeline, all on a working copy of at most ``_WORK_LONG_SIDE`` pixels:
+Layout-agnostic pipeline on a working copy of at most ``_WORK_LONG_SIDE`` pixels; every size is
+measured against the page's own printed-text height, so no bank's coordinates are involved:
 
-1. Flatten the background (paper, shadow, tint) by dividing by a max-filtered copy, so ink
-   becomes "darkness" whatever the lighting; hysteresis thresholding keeps faint pen strokes
-   attached to dark ones and drops light security patterns (which never get dark).
-2. Decide crop vs cheque: a cheque carries lots of small printed glyphs (text, MICR) relative
-   to its height; a signature crop has a handful of large strokes.
-3. Deskew by projection profile (text rows and printed lines peak when horizontal).
-4. Remove long straight horizontal / vertical runs (printed lines, boxes, borders).
-5. Group ink into clusters (dilation scaled by the printed text height) and score each for
-   "signature": tall and connected relative to printed text, few pieces per unit width,
-   strokes not aligned to the axes (fonts are), plus a soft lower-right prior. The best
-   cluster grows by nearby handwriting; a cheque whose best score is too low is unsigned.
+1. Shrink keeping each stroke's darkest value, flatten the background (paper, shadow, tint)
+   by dividing by a max-filtered copy, and threshold with hysteresis set just above the
+   security pattern's level: faint pen strokes survive, light patterns never seed anything.
+2. Deskew by projection profile (text rows and printed rules peak when horizontal).
+3. Crop or cheque: a cheque has many small glyphs, several set in typeset rows, or at least
+   three long printed rules; a signature crop has neither and passes through untouched.
+4. Remove long straight rules (dotted and micro-printed ones too) except where pen strokes
+   cross them, and remove glyphs sitting in typeset rows (printed names, MICR digits).
+5. Group ink into clusters (dilation scaled by the text height) and score each for
+   "signature": tall and connected relative to print, few pieces per width, strokes not
+   aligned with the axes (fonts are), not a frame, logo, bar or box corner, not inside a
+   field of pattern fragments, plus a soft lower-right prior. The best cluster grows by the
+   signature's other words, its dots and same-pen fragments; too low a best score means the
+   cheque is unsigned.
 6. Map the chosen ink back to original pixels for the box; cut the crop from the deskewed
-   full-resolution image and white out everything that is not the chosen ink.
+   full-resolution image, erase printed rules through the signature and small print above or
+   below it, and white out everything else.
 
-Deterministic (no randomness) and about 30-60 ms for a 200 dpi cheque on one core.
+Deterministic (no randomness); about 50 ms of CPU for a 200 dpi cheque on one core.
 """
 
 from __future__ import annotations
