@@ -83,3 +83,11 @@ def test_protocol_skips_writers_with_too_few_genuine():
     emb = np.eye(3)
     sc = metrics.protocol_scores(emb, ["A", "A", "B"], [True, True, True], references=2)
     assert sc.writers == 0 and sc.genuine.size == 0
+
+
+def test_threshold_at_far_agrees_in_float32_and_float64():
+    imp = np.random.default_rng(1).random(300).astype(np.float32)
+    t = metrics.threshold_at_far(imp, 0.01)
+    assert np.mean(imp >= t) == np.mean(imp.astype(np.float64) >= t) <= 0.01
+    # a single impostor: the threshold sits just above it
+    assert metrics.threshold_at_far([0.5], 0.01) > 0.5

@@ -35,8 +35,13 @@ def render(card: dict, reproduce: str, extra: str = "") -> str:
         "## Decision thresholds",
         f"- tau_accept = {card['tau_accept']:.4f}: {card['threshold_notes'].get('tau_accept_rule', '')}",
         f"- tau_reject = {card['tau_reject']:.4f}: {card['threshold_notes'].get('tau_reject_rule', '')}",
-        f"- set on: {card['threshold_notes'].get('set_on', '')}; "
-        f"{card['threshold_notes'].get('note', '')}",
+        f"- set on: {card['threshold_notes'].get('set_on', '')}",
+        *[f"- validation, K={k}: FAR {_pct(v['far_at_tau_accept'])} / FRR {_pct(v['frr_at_tau_accept'])} at "
+          f"tau_accept; FRR {_pct(v['frr_at_tau_reject'])} at tau_reject"
+          for k, v in card["threshold_notes"].get("validation_at_thresholds", {}).items()],
+        "- per reference count (for an app that adapts thresholds to K): "
+        + "; ".join(f"K={k}: accept {v['tau_accept']:.3f}, reject {v['tau_reject']:.3f}"
+                    for k, v in card["threshold_notes"].get("by_references", {}).items()),
         "",
         "## Training data",
         card["training_data"],
@@ -101,3 +106,44 @@ def render(card: dict, reproduce: str, extra: str = "") -> str:
 
 def write_card_md(card_json: Path, out: Path, reproduce: str, extra: str = "") -> None:
     out.write_text(render(json.loads(card_json.read_text()), reproduce, extra), encoding="utf-8")
+
+
+LOSS_NOTE = """## Loss comparison (same split, same short budget)
+CEDAR fold 0 of the cross-validation (38 training / 6 validation / 11 test writers), 5 epochs x 24
+steps each, everything else as the default config. The default loss was chosen on the
+**validation** columns; test columns are shown for information. `logistic` is scored here by the
+cosine of the embeddings it trained (the app's score), not by its own head.
+"""
+
+BH_NOTE = """batch_hard = the design notes' loss (S = A·Pᵀ; closest negative below the positive, falling back
+to the mean negative when none is below; α = 0.25) with the batch's skilled forgeries of the
+anchors' writers appended as extra negative columns."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from .compare import markdown, row
+
+    here = Path(__file__).parent / "cards"
+    ap = argparse.ArgumentParser(prog="python -m training.card")
+    ap.add_argument("card_json", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--compare", nargs="*", type=Path, default=[], help="run folders of the loss comparison")
+    args = ap.parse_args(argv)
+    extra = ""
+    if args.compare:
+        rows = []
+        for run in args.compare:
+            r = row(run)
+            r["run"] = run.parent.name.replace("cmp_", "")
+            r.pop("train_seconds")
+            rows.append(r)
+        extra = f"{LOSS_NOTE}\n{markdown(rows)}\n\n{BH_NOTE}\n\n"
+    extra += (here / "notes.md").read_text(encoding="utf-8")
+    write_card_md(args.card_json, args.out, (here / "reproduce.txt").read_text(encoding="utf-8"), extra)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

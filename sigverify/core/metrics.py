@@ -47,13 +47,16 @@ def eer(genuine: Sequence[float], impostor: Sequence[float]) -> tuple[float, flo
 
 
 def threshold_at_far(impostor: Sequence[float], target: float) -> float:
-    """Lowest threshold whose FAR is <= target (the most permissive one meeting the target)."""
+    """Lowest threshold whose FAR is <= target, set halfway to the next higher score (at least
+    1e-6 above the last impostor it must reject) so float32 and float64 comparisons agree."""
     i = np.sort(_arr(impostor))
     allowed = int(np.floor(target * i.size + 1e-9))  # impostors we may accept
     if allowed >= i.size:
         return float(i[0])
-    # accept at most `allowed` impostors: t just above the (allowed+1)-th largest
-    return float(np.nextafter(i[i.size - allowed - 1], np.inf))
+    crit = i[i.size - allowed - 1]  # the highest impostor score that must be rejected
+    higher = i[i > crit]
+    gap = (higher[0] - crit) / 2 if higher.size else 0.0
+    return float(crit + max(gap, 1e-6))
 
 
 def threshold_at_frr(genuine: Sequence[float], target: float) -> float:
@@ -168,7 +171,8 @@ class VerificationReport:
 
 def report(scores: ProtocolScores, tau: float | None = None) -> VerificationReport:
     """Metrics of one protocol run; with ``tau``, also the FAR/FRR at that fixed threshold."""
-    g, s, r = scores.genuine, scores.skilled, scores.random
+    # float64: a float32 array compared with a Python float is compared in float32 (NEP 50)
+    g, s, r = (np.asarray(x, np.float64) for x in (scores.genuine, scores.skilled, scores.random))
     have_g = g.size > 0
     e_s = eer(g, s)[0] if have_g and s.size else None
     e_r = eer(g, r)[0] if have_g and r.size else None
