@@ -439,7 +439,12 @@ def _grow(best: _Cluster, clusters: list[_Cluster], text_h: float, labels: np.nd
                       and ch <= 0.6 * h and c.score > _FOUND_THRESHOLD - 5.0)
             near = (_overlap(c.y1, c.y2, best.y1 - 0.25 * h, best.y2 + 0.25 * h) >= 0.6 * ch
                     and gap_x <= 0.6 * h + text_h and ch >= 0.25 * h)
-            if same_row or inside or (near and _same_pen(pen, _pen(c, labels, dark))):
+            # some people leave a wide gap between first and last name: allowed with the same pen
+            # (a slanted signature climbs: with the same pen, the row may drift by half a height)
+            drifting_row = _overlap(c.y1, c.y2, best.y1 - 0.5 * h, best.y2 + 0.5 * h) >= 0.7 * ch
+            far_word = (drifting_row and gap_x <= 2.0 * max(ch, 0.5 * h) + text_h and ch >= 0.35 * h
+                        and c.score > _FOUND_THRESHOLD - 2.0)
+            if same_row or inside or ((near or far_word) and _same_pen(pen, _pen(c, labels, dark))):
                 taken.add(id(c))
                 merged.labels += c.labels
                 merged.x1, merged.y1 = min(merged.x1, c.x1), min(merged.y1, c.y1)
