@@ -92,3 +92,22 @@ def test_logistic_hand_values():
     same = torch.tensor([1.0, 0.0])
     expected = (math.log(2) + math.log(1 + math.exp(2))) / 2
     assert logistic_pair_loss(logits, same).item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_training_loss_options_symmetric_and_skilled_term():
+    from training.train import _loss
+
+    a = torch.eye(2, dtype=torch.float64)
+    p = torch.tensor([[0.8, 0.0], [0.0, 0.8]], dtype=torch.float64)
+    f = torch.tensor([[0.7, 0.0], [0.0, 0.0]], dtype=torch.float64)
+    emb = torch.cat([a, p, f])
+    base = _loss({"name": "batch_hard", "margin": 0.25}, emb, 2, None)
+    # rows: 0 -> closest .7 (forgery column): .15; 1 -> 0
+    assert base.item() == pytest.approx(0.15, abs=1e-12)
+    # skilled term: relu(.25 - .8 + .7) = .15 for row 0, relu(.25 - .8 + 0) = 0 for row 1
+    skilled = _loss({"name": "batch_hard", "margin": 0.25, "skilled_weight": 2.0}, emb, 2, None)
+    assert skilled.item() == pytest.approx(0.15 + 2 * 0.15, abs=1e-12)
+    # symmetric: P as anchors, A as positives: S' = P·Aᵀ = .8 I; forgery column P·Fᵀ: row 0 .56
+    # row 0: closest .56 -> relu(.25-.8+.56) = .01; mean (0+.56)/2 = .28 -> 0
+    sym = _loss({"name": "batch_hard", "margin": 0.25, "symmetric": True}, emb, 2, None)
+    assert sym.item() == pytest.approx(0.15 + 0.01, abs=1e-12)

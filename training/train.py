@@ -41,7 +41,16 @@ def _loss(cfg: dict, emb: torch.Tensor, b: int, head: PairHead | None) -> torch.
     margin = float(cfg.get("margin", 0.25))
     if name == "batch_hard":
         extra = n if cfg.get("use_forgeries", True) else None
-        return losses.batch_hard_cosine_loss(a, p, margin, extra_negatives=extra)
+        loss = losses.batch_hard_cosine_loss(a, p, margin, extra_negatives=extra)
+        if cfg.get("symmetric", False):
+            # the positives as anchors too: a second, free view of the same batch
+            loss = loss + losses.batch_hard_cosine_loss(p, a, margin, extra_negatives=extra)
+        w = float(cfg.get("skilled_weight", 0.0))
+        if w > 0:
+            # each anchor against its own writer's skilled forgery, not just as one column among many
+            pos = (a * p).sum(dim=1)
+            loss = loss + w * torch.relu(margin - pos + (a * n).sum(dim=1)).sum()
+        return loss
     if name == "triplet_l2":
         return losses.triplet_l2_loss(a, p, n, margin)
     # pair losses: (a,p) same; (a,n) and (a, p of another writer) different
