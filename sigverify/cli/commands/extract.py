@@ -31,7 +31,8 @@ def run(args, ctx) -> int:
             continue
         found = find_signature(image.gray, image.dpi)
         data = {"file": name, "found": found.found, "box": list(found.box) if found.box else None,
-                "confidence": round(found.confidence, 3), "is_cheque": found.is_cheque}
+                "confidence": round(found.confidence, 3), "is_cheque": found.is_cheque,
+                "reason": found.reason or None}
         if found.found and args.out and found.crop is not None:
             crop_path = args.out / f"{Path(name).stem}.signature.png"
             cv2.imwrite(str(crop_path), found.crop)
