@@ -52,8 +52,16 @@ def _value(label: str = "") -> QLabel:
     return widget
 
 
+def _stat(value, fmt) -> str:
+    """A number, or a cross-validated {"mean", "std"} pair as "mean ± std"; "?" for anything else."""
+    if isinstance(value, dict) and isinstance(value.get("mean"), int | float):
+        std = value.get("std")
+        return fmt(value["mean"]) + (f" ± {fmt(std)}" if isinstance(std, int | float) else "")
+    return fmt(value) if isinstance(value, int | float) else "?"
+
+
 def _percent(value) -> str:
-    return f"{100 * value:.1f} %" if isinstance(value, int | float) else "?"
+    return _stat(value, lambda v: f"{100 * v:.1f} %")
 
 
 def _metric_lines(metrics: dict, path: tuple[str, ...] = ()) -> list[str]:
@@ -63,7 +71,7 @@ def _metric_lines(metrics: dict, path: tuple[str, ...] = ()) -> list[str]:
         names = {"val": "validation writers", "test": "test writers"}
         where = " · ".join(names.get(p, p) for p in path if p != "writer_disjoint" and not re.fullmatch(r"k\d+", p))
         refs = metrics.get("references")
-        if refs:
+        if isinstance(refs, int) and refs:
             where += f" with {refs} reference{'s' if refs != 1 else ''}"
         parts = [f"{where or 'evaluation'}:"]
         if "eer_skilled" in metrics:
@@ -71,7 +79,7 @@ def _metric_lines(metrics: dict, path: tuple[str, ...] = ()) -> list[str]:
         if "eer_random" in metrics:
             parts.append(f"{_percent(metrics['eer_random'])} on other writers")
         if "auc" in metrics:
-            parts.append(f"AUC {metrics['auc']:.3f}")
+            parts.append(f"AUC {_stat(metrics['auc'], lambda v: f'{v:.3f}')}")
         if "writers" in metrics:
             parts.append(f"{metrics['writers']} writers")
         return [" ".join(parts[:2]) + (", " + ", ".join(parts[2:]) if len(parts) > 2 else "")]
