@@ -12,11 +12,12 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from sigverify.core.engine import sha256_file  # noqa: E402
 from sigverify.core.model_meta import ModelMetadata  # noqa: E402
 from sigverify.core.normalize import NormalizationParams  # noqa: E402
 from sigverify.synth.signatures import make_signature_set  # noqa: E402
 from training.__main__ import main  # noqa: E402
-from training.export import export_onnx, parity_check, read_metadata, sha256_file  # noqa: E402
+from training.export import export_onnx, parity_check, read_metadata  # noqa: E402
 from training.model import build_model, count_macs, count_params  # noqa: E402
 
 TINY = ["--set", "model={embedding_size: 16, width: 8, dropout: 0.0}", "--set", "optim.epochs=2",

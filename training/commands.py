@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sigverify.core.engine import sha256_file
 from sigverify.core.model_meta import ModelMetadata
 
 from .config import load_config
 from .data import cached_dataset
 from .embed import embed_images
 from .evaluate import evaluate_named_sets
-from .export import cpu_latency_ms, export_onnx, parity_check, read_metadata, sha256_file
+from .export import cpu_latency_ms, export_onnx, parity_check, read_metadata
 from .model import build_model, count_macs, count_params
 from .pipeline import norm_params, run_crossval, run_train
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,14 +46,6 @@ def read_metadata(path: Path) -> ModelMetadata:
         if p.key == METADATA_KEY:
             return ModelMetadata.from_json(p.value)
     raise ValueError(f"{path} has no {METADATA_KEY!r} metadata")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def ort_session(path: Path, threads: int = 1):
