@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import pytest
+from fixture_files import write_generic_layout
 
 from sigverify.synth.signatures import make_signature_set
 
@@ -17,11 +17,7 @@ KEYS = {"eer_skilled", "eer_random", "frr_at_far_1pct", "auc", "writers", "queri
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("eval_root")
-    for w, d in make_signature_set(4, 7, 3, seed=5).items():
-        for kind in ("genuine", "forged"):
-            (root / w / kind).mkdir(parents=True)
-            for i, img in enumerate(d[kind]):
-                cv2.imwrite(str(root / w / kind / f"{i}.png"), img)
+    write_generic_layout(root, make_signature_set(4, 7, 3, seed=5))
     (root / "notes.txt").write_text("ignored")
     return root
 

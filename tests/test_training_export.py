@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
+
+from fixture_files import write_generic_layout  # noqa: E402
 
 from sigverify.core.engine import sha256_file  # noqa: E402
 from sigverify.core.model_meta import ModelMetadata  # noqa: E402
@@ -28,11 +29,7 @@ TINY = ["--set", "model={embedding_size: 16, width: 8, dropout: 0.0}", "--set", 
 @pytest.fixture(scope="module")
 def generic_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic_generic")
-    for w, d in make_signature_set(6, 5, 2, seed=11).items():
-        for kind in ("genuine", "forged"):
-            (root / w / kind).mkdir(parents=True)
-            for i, img in enumerate(d[kind]):
-                cv2.imwrite(str(root / w / kind / f"{i}.png"), img)
+    write_generic_layout(root, make_signature_set(6, 5, 2, seed=11))
     return root
 
 

@@ -53,11 +53,7 @@ def save_curves(scores: dict[str, metrics.ProtocolScores], out_prefix: Path, tit
     for ax in (ax_roc, ax_det):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    p = out_prefix.with_name(out_prefix.name + "_roc_det.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
+    paths.append(_save(fig, out_prefix, "_roc_det.png"))
     fig, axes = plt.subplots(1, len(scores), figsize=(5 * len(scores), 3.6), squeeze=False)
     for ax, (name, sc) in zip(axes[0], scores.items(), strict=True):
         bins = np.linspace(-1, 1, 81)
@@ -67,11 +63,7 @@ def save_curves(scores: dict[str, metrics.ProtocolScores], out_prefix: Path, tit
         ax.hist(sc.random, bins, alpha=0.4, density=True, label="random forgery")
         ax.set(title=f"{name} {title}", xlabel="best-reference cosine score")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    p = out_prefix.with_name(out_prefix.name + "_hist.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
+    paths.append(_save(fig, out_prefix, "_hist.png"))
     return paths
 
 
@@ -91,3 +83,13 @@ def evaluate_named_sets(embed_fn: Callable[[np.ndarray], np.ndarray], sets: dict
     if out_dir is not None:
         (out_dir / "evaluation.json").write_text(json.dumps(results, indent=1))
     return results
+
+
+def _save(fig, out_prefix: Path, suffix: str) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = out_prefix.with_name(out_prefix.name + suffix)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
