@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -19,8 +18,6 @@ import numpy as np
 import onnxruntime as ort
 
 from .model_meta import METADATA_KEY, ModelMetadata, ModelMetadataError
-
-log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"

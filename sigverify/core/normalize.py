@@ -82,17 +82,6 @@ def _drop_specks(mask: np.ndarray, params: NormalizationParams) -> np.ndarray:
     return keep[labels]
 
 
-def ink_bbox(gray: np.ndarray, params: NormalizationParams | None = None) -> tuple[int, int, int, int]:
-    """(x1, y1, x2, y2) of the signature ink, exclusive end; raises NoInkError."""
-    params = params or NormalizationParams()
-    mask, _ = ink_mask(gray)
-    mask = _drop_specks(mask, params)
-    if int(mask.sum()) < params.min_ink_pixels:
-        raise NoInkError("no ink found: the image looks blank")
-    ys, xs = np.nonzero(mask)
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-
-
 def normalize_signature(image: np.ndarray, params: NormalizationParams | None = None) -> np.ndarray:
     """Signature image (any dtype/channels) -> float32 (height, width) in [0, 1], ink bright."""
     params = params or NormalizationParams()

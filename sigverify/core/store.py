@@ -305,11 +305,13 @@ class Store:
         row = work(conn) if conn is not None else self.run(work)
         return self._to_customer(row)
 
-    def update_customer(self, customer_id: str, name: str | None = None, account: str | None = None) -> None:
+    @staticmethod
+    def update_customer(conn, customer_id: str, name: str | None = None, account: str | None = None) -> dict:
+        """Set the given fields inside the caller's transaction (which audits them); returns what changed."""
         values = {k: v for k, v in (("name", name), ("account", account)) if v is not None}
         if values:
-            self.run(lambda c: c.execute(update(customers).where(customers.c.customer_id == customer_id)
-                                         .values(**values)))
+            conn.execute(update(customers).where(customers.c.customer_id == customer_id).values(**values))
+        return values
 
     @staticmethod
     def _customer_row(conn, customer_id: str):

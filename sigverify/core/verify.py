@@ -166,6 +166,17 @@ def prepare(engine_or_params, source: str | Path | bytes, name: str | None = Non
     return PreparedSignature(label, data, hashlib.sha256(data).hexdigest(), image, extraction, normalized)
 
 
+def reference_matrix(store: Store, customer_id: str) -> tuple[list[int], np.ndarray]:
+    """(reference ids, embeddings as rows) of the customer's active references; raises
+    UnknownCustomerError or NoSignatureError (no reference registered) with the reason."""
+    refs = store.references_for(customer_id)
+    if not refs:
+        if store.get_customer(customer_id) is None:
+            raise UnknownCustomerError(customer_id)
+        raise NoSignatureError(f"customer {customer_id!r} has no reference signature registered")
+    return [r.id for r in refs], np.stack([r.embedding for r in refs])
+
+
 class Verifier:
     """The one service the CLI, the GUI and batch call."""
 
@@ -236,14 +247,9 @@ class Verifier:
                                              "reason": reason}))
 
     def score(self, customer_id: str, embedding: np.ndarray) -> tuple[float, list[ReferenceScore]]:
-        refs = self.store.references_for(customer_id)
-        if not refs:
-            if self.store.get_customer(customer_id) is None:
-                raise UnknownCustomerError(customer_id)
-            raise NoSignatureError(f"customer {customer_id!r} has no reference signature registered")
-        matrix = np.stack([r.embedding for r in refs])
+        ids, matrix = reference_matrix(self.store, customer_id)
         scores = matrix @ np.asarray(embedding, np.float32)
-        per_ref = [ReferenceScore(r.id, float(s)) for r, s in zip(refs, scores, strict=True)]
+        per_ref = [ReferenceScore(i, float(s)) for i, s in zip(ids, scores, strict=True)]
         return float(scores.max()), per_ref
 
     def verify(self, customer_id: str, source, name: str | None = None, box: Box | None = None,

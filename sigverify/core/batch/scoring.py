@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import Engine
-from ..store import Store
-from ..verify import Thresholds, decide
+from ..store import Store, UnknownCustomerError
+from ..verify import NoSignatureError, Thresholds, decide, reference_matrix
 from .common import ItemResult
 from .sources import BatchItem
 from .worker import Prepared
@@ -24,13 +24,10 @@ class References:
     def get(self, customer_id: str) -> tuple[list[int], np.ndarray] | str:
         """(reference ids, matrix) or the reason there are none."""
         if customer_id not in self.cache:
-            refs = self.store.references_for(customer_id)
-            if refs:
-                self.cache[customer_id] = ([r.id for r in refs], np.stack([r.embedding for r in refs]))
-            elif self.store.get_customer(customer_id) is None:
-                self.cache[customer_id] = f"unknown customer {customer_id!r}: not in the reference store"
-            else:
-                self.cache[customer_id] = f"customer {customer_id!r} has no reference signature registered"
+            try:
+                self.cache[customer_id] = reference_matrix(self.store, customer_id)
+            except (UnknownCustomerError, NoSignatureError) as exc:
+                self.cache[customer_id] = str(exc)
         return self.cache[customer_id]
 
 

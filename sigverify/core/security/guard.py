@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import update
-
 from ..engine import Engine, default_model_path
-from ..store import Store, customers
+from ..store import Store
 from ..verify import Verifier
 from .audit import AuditLog
 from .models import accepted_model_hashes
@@ -99,9 +97,8 @@ class GuardedVerifier:
         store.require_customer(customer_id)
 
         def work(conn):
-            values = {k: v for k, v in (("name", name), ("account", account)) if v is not None}
+            values = store.update_customer(conn, customer_id, name=name, account=account)
             if values:
-                conn.execute(update(customers).where(customers.c.customer_id == customer_id).values(**values))
                 self.audit(conn, self.user.username, "update_customer", {"customer_id": customer_id, **values})
 
         store.run(work)
