@@ -17,6 +17,7 @@ from ..core.security import AuditLog, User
 from ..core.store import StoreError
 from .context import AppContext, LaunchOptions, log_file, settings_file
 from .dialogs.login import LoginDialog
+from .garbage import GuiThreadGarbageCollector
 from .main_window import MainWindow
 from .theme import STYLE_SHEET
 from .workers import TaskRunner
@@ -179,4 +180,8 @@ def run(options: LaunchOptions, argv: list[str] | None = None) -> int:
     # the session decides when the app ends: between a log out and the next login no window is up
     app.setQuitOnLastWindowClosed(False)
     session.ended.connect(app.quit)
-    return app.exec()
+    collector = GuiThreadGarbageCollector(app)
+    try:
+        return app.exec()
+    finally:
+        collector.stop()

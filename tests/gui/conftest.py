@@ -16,6 +16,7 @@ from sigverify.core.security import Role, UserService, accept_model, open_store
 from sigverify.core.verify import Verifier
 from sigverify.gui.app import create_context, create_window, open_settings
 from sigverify.gui.context import LaunchOptions
+from sigverify.gui.garbage import GuiThreadGarbageCollector
 from sigverify.gui.main_window import MainWindow
 
 
@@ -59,6 +60,15 @@ def clerk(db_url, admin, test_model):
     # only administrators choose the model: a clerk runs the bundled one or a file they accepted
     accept_model(store, admin, test_model, reason="GUI tests")
     return UserService(store).add_user(admin, "clerk", "clerk-password", Role.CLERK)
+
+
+@pytest.fixture(autouse=True)
+def garbage_on_gui_thread(qapp):
+    """As in the app: cyclic garbage (Qt objects of earlier tests among it) is collected on the GUI
+    thread, never inside a worker thread, where destroying a Qt object crashes the process."""
+    collector = GuiThreadGarbageCollector(qapp)
+    yield collector
+    collector.stop()
 
 
 @pytest.fixture
