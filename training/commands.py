@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from sigverify.core.engine import sha256_file
 from sigverify.core.model_meta import ModelMetadata
@@ -18,7 +17,7 @@ from .data import cached_dataset
 from .embed import embed_images
 from .evaluate import evaluate_named_sets
 from .export import cpu_latency_ms, export_onnx, parity_check, read_metadata
-from .model import build_model, count_macs, count_params
+from .model import count_macs, count_params, load_run_model
 from .pipeline import norm_params, run_crossval, run_train
 
 
@@ -35,14 +34,6 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     summary = run_crossval(cfg, args.out, folds, args.reevaluate)
     print(json.dumps({k: v for k, v in summary.items() if k != "folds"}, indent=1))
     return 0
-
-
-def load_run_model(run: Path) -> tuple[torch.nn.Module, dict]:
-    cfg = load_config(run / "config.yaml")
-    model = build_model(cfg["model"])
-    ck = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(ck["model"])
-    return model.eval(), cfg
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -18,10 +18,11 @@ def evaluate_embeddings(data: ImageSet, emb: np.ndarray, references: Sequence[in
                         tau: float | None = None) -> tuple[dict, dict[int, metrics.ProtocolScores]]:
     """{"k1": report dict, "k5": ...} and the raw scores per K (writers with too few genuine
     signatures for K references are left out and not counted)."""
+    from .embed import protocol
+
     out, raw = {}, {}
     for k in references:
-        sc = metrics.protocol_scores(emb, [s.writer for s in data.samples],
-                                     [s.kind == "genuine" for s in data.samples], k, seed)
+        sc = protocol(data, emb, k, seed)
         if sc.writers == 0 or sc.genuine.size == 0:
             continue
         out[f"k{k}"] = metrics.report(sc, tau).to_dict()
