@@ -128,3 +128,24 @@ def test_a_labelled_folder_is_scored_through_the_app(tmp_path, engine, store, ad
     assert not proposal.overall.anything_proposed  # 3 of each: far too few, both sides refused
     assert "at least 299" in proposal.overall.accept.reason
     assert store.verification(1) is None  # scoring a folder records nothing
+
+
+def test_real_signatures_too_few_forgeries_are_refused(tmp_path, datasets, store, admin):
+    """SigComp2009 preview (12 writers, 5 genuine and 5 forged each) through the shipped model:
+    a bank with 60 forgeries gets no match threshold, in words; the genuine side neither (48)."""
+    source = datasets / "nisdcc-preview" / "data"
+    root = tmp_path / "labelled"
+    for path in sorted(source.glob("*.png")) + sorted((source / "forged").glob("*.png")):
+        kind = "forged" if path.parent.name == "forged" else "genuine"
+        target = root / path.stem.split("_")[0][-3:] / kind / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    verifier = guarded_verifier(Engine(device="cpu"), store, admin)
+    for writer in sorted(p.name for p in root.iterdir()):
+        verifier.register(writer, [sorted((root / writer / "genuine").iterdir())[0]])
+    proposal = propose(verifier, admin, use_store=False, folder=root)
+    g = proposal.overall
+    assert (g.genuine, g.forged) == (48, 60) and len(proposal.skipped) == 12  # the references themselves
+    assert not g.anything_proposed and "60 forgeries: at least 299" in g.accept.reason
+    assert g.proposed == g.current  # nothing would change
+    assert g.far_now.trials == 60 and g.far_now.ci_high > g.far_now.rate  # what today's threshold does, honestly
