@@ -132,7 +132,7 @@ def store_scores(store: Store, model_version: str, policy: str | None = None) ->
     policy = policy or label_policy(store)
     admins = _administrators(store)
     rows = store.run(lambda c: c.execute(
-        select(verifications.c.id, verifications.c.score, verifications.c.reference_scores,
+        select(verifications.c.id, verifications.c.customer_id, verifications.c.score, verifications.c.reference_scores,
                verifications.c.final_decision, verifications.c.final_by, verifications.c.model_version)
         .order_by(verifications.c.id)).all())
     samples, left_out = [], {}
@@ -146,7 +146,7 @@ def store_scores(store: Store, model_version: str, policy: str | None = None) ->
         genuine, why_unlabelled = _label(row, policy, admins)
         if why_unlabelled:
             left_out[f"unlabelled: {why_unlabelled}"] = left_out.get(f"unlabelled: {why_unlabelled}", 0) + 1
-        samples.append(LabelledScore(float(row.score), genuine, k, f"verification:{row.id}"))
+        samples.append(LabelledScore(float(row.score), genuine, k, f"verification:{row.id}", row.customer_id))
     return ScoreSet(tuple(samples), f"{len(samples)} recorded verifications",
                     policy, left_out)
 
@@ -208,7 +208,7 @@ def _score_batch(verifier, prepared) -> list[LabelledScore]:
     out = []
     for (item, customer, is_genuine), embedding in zip(prepared, embeddings, strict=True):
         score, per_ref = verifier.score(customer, embedding)
-        out.append(LabelledScore(score, is_genuine, len(per_ref), f"{customer}/{item.sha256}"))
+        out.append(LabelledScore(score, is_genuine, len(per_ref), f"{customer}/{item.sha256}", customer))
     return out
 
 
