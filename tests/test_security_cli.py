@@ -14,7 +14,7 @@ from model_factory import build_test_model
 from test_cli import sigverify
 
 from sigverify.cli.main import main
-from sigverify.core.engine import card_path_for
+from sigverify.core.paths import card_path_for
 from sigverify.core.security import users as users_module
 
 ADMIN_PW, CLERK_PW = "admin password", "clerk password"
