@@ -60,8 +60,9 @@ class AppContext(QObject):
         self.runner = runner
         self.settings = settings
         self.options = options or LaunchOptions()
-        # encrypted reference data, key checked: the same way the CLI opens it
-        self.store = open_store(self.db_url)
+        # encrypted reference data, key checked: the same way the CLI opens it. Only the first start
+        # creates the default database; a chosen one that is not there is an error (NoStoreError)
+        self.store = open_store(self.db_url, create=self.db_url is None)
         self.users = UserService(self.store)
         self.user: User | None = None
         self.engine: Engine | None = None

@@ -22,6 +22,7 @@ from ...core.batch import (
     write_html,
     write_json,
 )
+from ..exit_codes import batch_exit_code
 
 MAX_ERRORS_SHOWN = 20
 
@@ -95,7 +96,7 @@ def run(args, ctx) -> int:
     results = load_results(ctx.store, summary.run_id)
     _write_reports(args, ctx, summary, results)
     _print_summary(ctx, summary, results, args.ray)
-    return 130 if summary.interrupted else 0
+    return batch_exit_code(len(results), sum(1 for r in results if r.error), summary.interrupted)
 
 
 def _write_reports(args, ctx, summary: BatchSummary, results: list[ItemResult]) -> None:

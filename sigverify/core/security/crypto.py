@@ -242,19 +242,25 @@ def check_store_key(store: Store) -> None:
                           f"{store.location}: restore the key that belongs to it (README, 'Reference data at rest')")
 
 
-def open_store(url: str | None = None, cipher=None) -> Store:
+def open_store(url: str | None = None, cipher=None, create: bool = False) -> Store:
     """The Store as the CLI and GUI must open it: encrypted reference data, key checked.
+
+    Only an existing database opens (NoStoreError names the path otherwise): a mistyped --db
+    must not quietly become a new, empty store. ``create=True`` is for creating one on purpose
+    (the GUI's first start, ``sigverify init``).
 
     A database that is already encrypted never gets a fresh key made up for it (a restored
     backup on a new PC): the error says to import the key instead.
     """
+    if not create:
+        Store(url, create=False).engine.dispose()  # NoStoreError before a key is made up for nothing
     if cipher is None:
         found = find_key(create=False)
         if found is None:
             _refuse_if_encrypted(url)
             found = load_key()
         cipher = AesGcmCipher(*found)
-    store = Store(url, cipher=cipher)
+    store = Store(url, cipher=cipher, create=create)
     check_store_key(store)
     return store
 

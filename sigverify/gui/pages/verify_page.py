@@ -275,6 +275,14 @@ class VerifyPage(Page):
             self.customer.setFocus()
             self.errors.show(Explanation("Which customer?", "Type the customer ID (or name) first."))
             return
+        lookup = self.customer.lookup()
+        if lookup.ambiguous:
+            self.customer.setFocus()
+            self.errors.show(Explanation(
+                "Which customer?", f"\u201c{lookup.text}\u201d fits {len(lookup.candidates)} customers: "
+                f"{lookup.describe_candidates()}.", "Type more of the name, or the customer ID, or choose from "
+                "the list (\u25be)."))
+            return
         self._clear_result("Verifying…")
         self._submit(verify=True)
 
@@ -290,6 +298,16 @@ class VerifyPage(Page):
         if self.outcome is not None and self.outcome.result is not None:
             self._clear_result("Press Enter to verify against this customer")
 
+    def _customer_to_check(self) -> str:
+        """The ID the typed ID or name stands for; '' while it fits several customers."""
+        lookup = self.customer.lookup()
+        if lookup.customer is not None:
+            if self.customer.customer_id() != lookup.customer.customer_id:
+                self.customer.setText(lookup.customer.customer_id)  # the clerk sees whom it found
+            return lookup.customer.customer_id
+        # not in the list loaded here (another desk may have just added it): the store decides
+        return "" if lookup.ambiguous else self.customer.customer_id()
+
     # --- background work --------------------------------------------------------------
     def _submit(self, verify: bool) -> None:
         verifier = self.context.verifier
@@ -301,7 +319,7 @@ class VerifyPage(Page):
             self.banner.clear_decision("Loading the signature model…")
             return
         source, name, box = self.source, self.source_name, self.user_box
-        customer_id = self.customer.customer_id() if verify else ""
+        customer_id = self._customer_to_check() if verify else ""
         user = self.context.user.username
         store = self.context.store
 
