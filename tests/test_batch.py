@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -141,7 +142,7 @@ def test_folder_batch_pattern_errors_and_reports(verifier, cheque_dir, tmp_path)
     assert page.index("<table class='summary'>") < page.index("<h2>Items</h2>")
     assert page.count("data:image/png;base64,") == 2 * len(scored)  # a crop and a reference per scored item
     order = re.findall(r"<tr class='(\w+)'>", page)
-    rank = {"no_match": 0, "refer": 1, "error": 2, "match": 3}
+    rank = {"no_match": 0, "error": 1, "refer": 2, "match": 3}  # what needs a person first
     assert [rank[c] for c in order] == sorted(rank[c] for c in order)
 
 
@@ -428,3 +429,13 @@ def test_a_batch_row_changed_in_the_database_file_is_found(guarded, cheque_dir, 
     # and `sigverify audit verify` says so (no users yet: the CLI runs as the first-time administrator)
     assert cli_main(["audit", "verify", "--db", db_url]) == 9
     assert "batch item" in capsys.readouterr().out
+
+
+def test_pattern_reads_the_file_name_not_the_folders(verifier, signature_files, tmp_path):
+    from sigverify.core.batch import ID_BEFORE_FIRST_UNDERSCORE, preview_mapping
+
+    day = tmp_path / "scans" / "day_2026-12-02"
+    day.mkdir(parents=True)
+    shutil.copy(signature_files["a2"], day / "C1_g9.png")
+    (preview,) = preview_mapping(verifier.store, tmp_path / "scans", pattern=ID_BEFORE_FIRST_UNDERSCORE)
+    assert (preview.customer_id, preview.known, preview.customer_name) == ("C1", True, "Customer 1")

@@ -109,7 +109,9 @@ class Verifier:
 
     def thresholds(self) -> Thresholds:
         override = self.store.get_setting(THRESHOLDS_SETTING)
-        if override:
+        # a calibration's thresholds hold for the model whose scores it measured, not its successor
+        made_for = (override or {}).get("calibration", {}).get("model_version", self.model_version)
+        if override and made_for == self.model_version:
             return Thresholds(float(override["accept"]), float(override["reject"]), "administrator")
         meta = self.engine.metadata
         by_k = tuple(sorted((int(k), float(v["tau_accept"]), float(v["tau_reject"]))

@@ -36,7 +36,7 @@ def add_parser(subparsers, common) -> None:
     p.add_argument("source", type=Path, help="a folder of images, or an X9.37 file")
     p.add_argument("--manifest", type=Path, metavar="CSV", help="file,customer_id rows")
     p.add_argument("--pattern", metavar="REGEX",
-                   help=r"regular expression on the file's path with a group (?P<customer>...), "
+                   help=r"regular expression on the file name (not its folders) with a group (?P<customer>...), "
                         r"e.g. '(?P<customer>C\d+)_'")
     p.add_argument("--out", type=Path, metavar="REPORT.csv", help="CSV report, one row per item")
     p.add_argument("--html", type=Path, metavar="REPORT.html", help="HTML report with crops beside references")

@@ -41,6 +41,7 @@ from ...core.security import Permission, accept_model
 from ..context import AppContext, log_file
 from ..dialogs.accept_model import AcceptModelDialog, ModelFileState, inspect_model_file
 from ..errors import ErrorReporter, Explanation
+from ..widgets.calibration_panel import CalibrationPanel
 from ..workers import TaskHandle
 from .base import Page
 
@@ -148,7 +149,10 @@ class SettingsPage(Page):
         columns.addWidget(self._thresholds_box(), 1, 0)
         columns.addWidget(self._about_box(), 2, 0)
         columns.addWidget(self._model_box(), 0, 1, 3, 1)
-        columns.setRowStretch(3, 1)
+        # the bank's own thresholds: its own file (widgets/calibration_panel.py)
+        self.calibration = CalibrationPanel(self.context, self.errors)
+        columns.addWidget(self.calibration, 3, 0, 1, 2)
+        columns.setRowStretch(4, 1)
         scroll.setWidget(inner)
         self.page_layout.addWidget(scroll, 1)
 
