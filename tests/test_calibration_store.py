@@ -149,3 +149,26 @@ def test_real_signatures_too_few_forgeries_are_refused(tmp_path, datasets, store
     assert not g.anything_proposed and "60 forgeries: at least 299" in g.accept.reason
     assert g.proposed == g.current  # nothing would change
     assert g.far_now.trials == 60 and g.far_now.ci_high > g.far_now.rate  # what today's threshold does, honestly
+
+
+def test_each_reference_count_gets_its_own_thresholds_where_its_data_suffices(engine, store, admin):
+    """The best of 3 scores runs higher than one score: K = 3 gets its own, higher match threshold."""
+    rng = np.random.default_rng(7)
+    add_records(store, rng.normal(0.80, 0.05, 400), "accept", "alice", k=1)
+    add_records(store, rng.normal(0.30, 0.10, 350), "reject", "alice", k=1)
+    add_records(store, rng.normal(0.88, 0.03, 400), "accept", "alice", k=3)
+    add_records(store, rng.normal(0.50, 0.10, 350), "reject", "alice", k=3)
+    add_records(store, rng.normal(0.90, 0.03, 20), "accept", "alice", k=5)  # too few for its own
+    verifier = guarded_verifier(engine, store, admin)
+    proposal = propose(verifier, admin)
+    k1, k3, k5 = proposal.per_k
+    assert k3.accept.threshold > k1.accept.threshold and not k5.anything_proposed
+    by_k = {k: (a, r) for k, a, r in proposal.by_references}
+    assert by_k[1][0] == k1.accept.threshold and by_k[3][0] == k3.accept.threshold
+    assert by_k[5] == (proposal.overall.accept.threshold, min(proposal.overall.reject.threshold,
+                                                              proposal.overall.accept.threshold))
+    apply_calibration(store, admin, proposal, "test-1", AuditLog(store))
+    t = verifier.thresholds()
+    assert t.for_references(3).accept == k3.accept.threshold and t.for_references(1).accept == k1.accept.threshold
+    assert t.for_references(4).accept == k3.accept.threshold  # the nearest listed count below
+    assert not [p for p in table_problems(store) if "thresholds" in p]

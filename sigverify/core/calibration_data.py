@@ -234,7 +234,12 @@ def propose(verifier, actor: User, *, use_store: bool = True, folder: Path | Non
                       {k: v for part in sets for k, v in part.left_out.items()},
                       tuple(s for part in sets for s in part.skipped))
     current = verifier.thresholds()
-    return calibrate(merged.samples, ThresholdPair(current.accept, current.reject),
+
+    def current_for(k: int) -> ThresholdPair:
+        t = current.for_references(k)
+        return ThresholdPair(t.accept, t.reject)
+
+    return calibrate(merged.samples, ThresholdPair(current.accept, current.reject), current_for=current_for,
                      model_version=verifier.model_version, source=merged.source, label_policy=merged.label_policy,
                      fingerprint=merged.fingerprint, target_far=target_far, target_frr=target_frr,
                      confidence=confidence, skipped=merged.skipped, left_out=merged.left_out)
