@@ -14,7 +14,7 @@ from PIL import Image
 pytest.importorskip("torch")
 
 from sigverify.core.normalize import NormalizationParams  # noqa: E402
-from sigverify.core.verify import prepare  # noqa: E402
+from sigverify.core.pipeline import prepare  # noqa: E402
 from sigverify.synth.signatures import SyntheticWriter  # noqa: E402
 from training import data  # noqa: E402
 
@@ -67,7 +67,7 @@ def test_training_loader_gives_the_apps_arrays(tmp_path, monkeypatch, version):
         by_name = {Path(s.path).name: img for s, img in zip(loaded.samples, loaded.images, strict=True)}
         assert set(by_name) == set(files), "the training loader lost or refused a format the app reads"
         for name, path in files.items():
-            app = prepare(params, path).normalized  # the app's own path, as `sigverify verify` runs it
+            app = prepare(path, params).normalized  # the app's own path, as `sigverify verify` runs it
             assert app.shape == (params.height, params.width)
             assert np.array_equal(by_name[name], data.to_uint8(app)), f"{name}: training and app differ"
             assert by_name[name].max() > 0, f"{name}: no ink reached the model"

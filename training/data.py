@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from sigverify.core.normalize import NoInkError, NormalizationParams, normalize_signature
+from sigverify.core.paths import datasets_folder
+from sigverify.core.pipeline import prepare
 from sigverify.core.signature_sets import Sample, read_signature_set, writers_of
-from sigverify.core.verify import prepare
 
 # bump when the path from file to cached array changes, so stale caches are not reused
 LOADER_VERSION = "app-prepare-1"
@@ -28,10 +29,7 @@ LOADER_VERSION = "app-prepare-1"
 
 def datasets_root() -> Path:
     """../shared/datasets beside the repo, or $SIGVERIFY_DATASETS."""
-    env = os.environ.get("SIGVERIFY_DATASETS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+    return datasets_folder()
 
 
 def read_dataset(spec: str) -> list[Sample]:
@@ -99,7 +97,7 @@ class ImageSet:
 def load_normalized(path: str, params: NormalizationParams) -> np.ndarray:
     """One labelled image -> the model input, by the app's own prepare (decode, signature
     check, normalise): float32 (H, W) in [0, 1]. Raises what the app raises on bad input."""
-    return prepare(params, path).normalized
+    return prepare(path, params, keep=False).normalized
 
 
 def to_uint8(normalized: np.ndarray) -> np.ndarray:

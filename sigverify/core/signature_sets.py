@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
+from .paths import is_image_file
+
 GENUINE_DIRS = ("genuine", "genuines", "real", "org", "original")
 FORGED_DIRS = ("forged", "forgery", "forgeries", "forg", "fake", "skilled")
 # the paper samples of the cross-media set: e-group g_1 only, control group g_1 and g_2
@@ -52,7 +53,7 @@ class Sample:
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return sorted(p for p in folder.iterdir() if is_image_file(p) and p.is_file())
 
 
 def _sorted(samples: list[Sample]) -> list[Sample]:

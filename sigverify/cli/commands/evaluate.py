@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ...core import metrics
+from ...core.pipeline import prepare
 from ...core.signature_sets import Sample, read_generic
-from ...core.verify import prepare
 
 
 def add_parser(subparsers, common) -> None:
@@ -50,7 +50,7 @@ def run(args, ctx) -> int:
     normalized, writers, genuine, skipped = [], [], [], []
     for sample in items:
         try:
-            normalized.append(prepare(engine, sample.path).normalized)
+            normalized.append(prepare(sample.path, engine.metadata.normalization).normalized)
         except Exception as exc:  # a bad file is counted and reported, not fatal for the evaluation
             skipped.append(f"{sample.path}: {exc}")
             continue
