@@ -63,15 +63,16 @@ def evaluate_split(cfg: dict, model, val_set: ImageSet, test_sets: dict[str, Ima
     ev = cfg["eval"]
     val_emb = embed_images(model, val_set.images, device)
     by_k = {}
-    for k in sorted({1, *ev["references"]}):
+    for k in sorted({1, *ev["references"], *ev.get("threshold_references", [])}):
         sc = protocol(val_set, val_emb, k, int(ev["seed"]))
         if sc.writers and sc.genuine.size:
             by_k[k] = sc
     tau_a, tau_r, notes = choose_thresholds(by_k, float(ev["far_target"]), float(ev["frr_target"]))
     thresholds = {"tau_accept": tau_a, "tau_reject": tau_r, "notes": notes}
     (out_dir / "thresholds.json").write_text(json.dumps(thresholds, indent=1))
+    bands = {int(k): (v["tau_accept"], v["tau_reject"]) for k, v in notes["by_references"].items()}
     results = evaluate_named_sets(lambda imgs: embed_images(model, imgs, device), test_sets,
-                                  ev["references"], tau_a, out_dir, int(ev["seed"]))
+                                  ev["references"], tau_a, out_dir, int(ev["seed"]), bands)
     summary = {"thresholds": thresholds, "results": results, **train_info}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
