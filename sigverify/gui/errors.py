@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from ..core.engine import ModelError
 from ..core.imaging import ImageLoadError
 from ..core.normalize import NoInkError
-from ..core.store import StoreError, UnknownCustomerError
+from ..core.store import StoreError, StoreUnreachableError, UnknownCustomerError
 from ..core.verify import NoSignatureError
 from .context import log_file
 
@@ -54,6 +54,10 @@ def explain(exc: BaseException) -> Explanation:
     if isinstance(exc, ModelError):
         return Explanation("Model not available", message,
                            "Choose the model file in Settings, or ask IT to reinstall sigverify.")
+    if isinstance(exc, StoreUnreachableError):
+        return Explanation("Database server unreachable", message,
+                           "Nothing was saved. Check the network connection, then try again; "
+                           "if it persists, tell IT.")
     if isinstance(exc, StoreError):
         return Explanation("Database problem", message, "Try again; if it persists, tell IT.")
     if isinstance(exc, _permission_denied_types()):
