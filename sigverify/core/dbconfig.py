@@ -28,6 +28,8 @@ import platformdirs
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from .paths import default_database_file
+
 DB_ENV = "SIGVERIFY_DB"
 PASSWORD_ENV = "SIGVERIFY_DB_PASSWORD"
 CONFIG_ENV = "SIGVERIFY_DB_CONFIG"
@@ -55,8 +57,7 @@ def config_files() -> list[Path]:
 
 
 def default_sqlite_url() -> str:
-    folder = Path(platformdirs.user_data_dir("sigverify", appauthor=False))
-    return f"sqlite:///{folder / 'sigverify.db'}"
+    return f"sqlite:///{default_database_file()}"
 
 
 def database_setting(explicit: str | None = None) -> DatabaseSetting:

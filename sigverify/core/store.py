@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from sqlalchemy import (
     Column,
     Engine,
@@ -35,13 +34,15 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from .dbconfig import DatabaseSettingError, connect_url, database_setting, default_sqlite_url
+from .dbconfig import DatabaseSettingError, connect_url, database_setting
+from .paths import default_database_file
 
 SCHEMA_VERSION = 3  # the head revision's (migrations/versions); tests check they agree
 LOCK_RETRIES = 3
@@ -173,6 +174,15 @@ class StoreUnreachableError(StoreError):
     """The database server cannot be reached: nothing of the attempted change was saved."""
 
 
+class NoStoreError(StoreError):
+    """Opening (not creating) a store where there is none: a mistyped --db must not make a new one."""
+
+    def __init__(self, location: str, url: str, what: str = "there is no sigverify database at"):
+        super().__init__(f"{what} {location}: check --db (or the database chosen in Settings); to create "
+                         "a new, empty database there on purpose, run `sigverify init --db URL`")
+        self.location, self.url = location, url
+
+
 class UnknownCustomerError(KeyError):
     def __str__(self) -> str:
         return f"unknown customer {self.args[0]!r}: no such customer in the reference store"
@@ -193,8 +203,9 @@ def now_iso() -> str:
 
 
 def default_db_url() -> str:
-    Path(platformdirs.user_data_dir("sigverify", appauthor=False)).mkdir(parents=True, exist_ok=True)
-    return default_sqlite_url()
+    path = default_database_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 @dataclass(frozen=True)
@@ -289,7 +300,9 @@ def _engine_options(url) -> dict:
 
 
 class Store:
-    def __init__(self, url: str | None = None, cipher=None):
+    def __init__(self, url: str | None = None, cipher=None, create: bool = True):
+        """``create=False`` opens only an existing sigverify database (NoStoreError otherwise).
+        Without ``url``: the database setting of this PC (dbconfig.py), else SQLite in the data folder."""
         try:
             setting = database_setting(url)
             connect = connect_url(setting)
@@ -303,14 +316,31 @@ class Store:
             self.engine: Engine = create_engine(connect, future=True, **_engine_options(connect))
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot open database {self.url!r}: {_without_password(exc, connect)}") from None
+        if not create:
+            self._require_existing()
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._ensure_sqlite_folder()
         elif self.engine.dialect.name == "postgresql":
             event.listen(self.engine, "before_cursor_execute", _pg_writer_lock)
             for ended in ("commit", "rollback"):
                 event.listen(self.engine, ended, _pg_transaction_ended)
-            self._ensure_sqlite_folder()
         self.migrate()
+
+    def _require_existing(self) -> None:
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if database and database != ":memory:" and not Path(database).expanduser().is_file():
+            self.engine.dispose()
+            raise NoStoreError(self.location, self.url)  # checked before connecting: SQLite would create the file
+        try:
+            with self.engine.connect() as conn:
+                exists = inspect(conn).has_table(schema_version.name)
+        except (OperationalError, DBAPIError) as exc:
+            self.engine.dispose()
+            raise self._store_error(exc) from exc
+        if not exists:
+            self.engine.dispose()
+            raise NoStoreError(self.location, self.url, "there is no sigverify database in")
 
     def _ensure_sqlite_folder(self) -> None:
         database = self.engine.url.database

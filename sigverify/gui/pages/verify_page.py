@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.imaging import LoadedImage, load_image
+from ...core.paths import image_file_filter
+from ...core.pipeline import NoSignatureError, PreparedSignature
 from ...core.store import Reference, StoreError
-from ...core.verify import FINAL_DECISIONS, NoSignatureError, PreparedSignature, VerificationResult
+from ...core.verify import FINAL_DECISIONS, VerificationResult
 from ..context import AppContext
 from ..errors import ErrorReporter, Explanation
 from ..widgets.cheque_view import ChequeView
@@ -41,7 +43,6 @@ from ..widgets.signature_strip import SignatureStrip, Tile
 from ..workers import TaskHandle
 from .base import Page
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp);;All files (*)"
 FINAL_LABELS = {"accept": "&Accept", "reject": "Re&ject", "refer_to_supervisor": "Refer to &supervisor"}
 FINAL_WORDS = {"accept": "accepted", "reject": "rejected", "refer_to_supervisor": "referred to a supervisor"}
 
@@ -217,7 +218,7 @@ class VerifyPage(Page):
     # --- inputs -----------------------------------------------------------------------
     def open_file(self) -> None:
         start = str(self.context.settings.value("verify/last_folder", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open a scanned cheque or signature", start, IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a scanned cheque or signature", start, image_file_filter())
         if path:
             self.context.settings.setValue("verify/last_folder", str(Path(path).parent))
             self.load_file(path)
@@ -274,6 +275,14 @@ class VerifyPage(Page):
             self.customer.setFocus()
             self.errors.show(Explanation("Which customer?", "Type the customer ID (or name) first."))
             return
+        lookup = self.customer.lookup()
+        if lookup.ambiguous:
+            self.customer.setFocus()
+            self.errors.show(Explanation(
+                "Which customer?", f"\u201c{lookup.text}\u201d fits {len(lookup.candidates)} customers: "
+                f"{lookup.describe_candidates()}.", "Type more of the name, or the customer ID, or choose from "
+                "the list (\u25be)."))
+            return
         self._clear_result("Verifying…")
         self._submit(verify=True)
 
@@ -289,6 +298,16 @@ class VerifyPage(Page):
         if self.outcome is not None and self.outcome.result is not None:
             self._clear_result("Press Enter to verify against this customer")
 
+    def _customer_to_check(self) -> str:
+        """The ID the typed ID or name stands for; '' while it fits several customers."""
+        lookup = self.customer.lookup()
+        if lookup.customer is not None:
+            if self.customer.customer_id() != lookup.customer.customer_id:
+                self.customer.setText(lookup.customer.customer_id)  # the clerk sees whom it found
+            return lookup.customer.customer_id
+        # not in the list loaded here (another desk may have just added it): the store decides
+        return "" if lookup.ambiguous else self.customer.customer_id()
+
     # --- background work --------------------------------------------------------------
     def _submit(self, verify: bool) -> None:
         verifier = self.context.verifier
@@ -300,7 +319,7 @@ class VerifyPage(Page):
             self.banner.clear_decision("Loading the signature model…")
             return
         source, name, box = self.source, self.source_name, self.user_box
-        customer_id = self.customer.customer_id() if verify else ""
+        customer_id = self._customer_to_check() if verify else ""
         user = self.context.user.username
         store = self.context.store
 
