@@ -144,7 +144,12 @@ def test_server_unreachable_nothing_half_written_and_back_when_it_is(pg_url, pg_
     assert store.run(lambda c: c.execute(select(func.count()).select_from(audit_log)).scalar()) == 1
 
 
-def test_the_info_command_names_the_server_without_credentials(pg_url, capsys):
-    assert cli_main(["info", "--json", "--db", pg_url]) == 0
+def test_init_on_the_server_then_every_command_finds_it(pg_url, capsys, monkeypatch):
+    monkeypatch.setenv(dbconfig.DB_ENV, pg_url)
+    assert cli_main(["info", "--json"]) != 0  # an empty server database is not made a store by accident
+    assert "sigverify init" in capsys.readouterr().err
+    assert cli_main(["init", "--json"]) == 0  # IT, once
+    assert json.loads(capsys.readouterr().out)["created"] is True
+    assert cli_main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["database"] == pg_url
+    assert info["database"] == pg_url and info["schema_version"] == 3  # named without credentials
