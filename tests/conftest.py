@@ -99,9 +99,18 @@ def pg_url(pg_server, monkeypatch) -> str:
         pass
 
 
+@pytest.fixture
+def pg_store_url(pg_url) -> str:
+    """An existing, empty store on the server (as `sigverify init` leaves it)."""
+    Store(pg_url, create=True).engine.dispose()
+    return pg_url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_db_url(request, tmp_path) -> str:
-    """Run the test on the embedded SQLite file and on a real PostgreSQL server."""
+    """An existing, empty store, on the embedded SQLite file and on a real PostgreSQL server."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return request.getfixturevalue("pg_url")
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        Store(url, create=True).engine.dispose()
+        return url
+    return request.getfixturevalue("pg_store_url")

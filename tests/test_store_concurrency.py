@@ -144,11 +144,11 @@ def check_everything_is_there_once(url: str, baseline: int, reports: list[dict])
 
 
 @pytest.mark.slow
-def test_eight_processes_on_a_postgresql_server(pg_url, test_model, workplace):
-    baseline, names = prepare_store(pg_url, test_model, workplace, clerks=6)
+def test_eight_processes_on_a_postgresql_server(pg_store_url, test_model, workplace):
+    baseline, names = prepare_store(pg_store_url, test_model, workplace, clerks=6)
     plan = [("clerk", name) for name in names[:6]] + [("administrator", "admin"), ("batch", "backoffice")]
-    reports = run_processes(pg_url, test_model, workplace, plan)
-    check_everything_is_there_once(pg_url, baseline, reports)
+    reports = run_processes(pg_store_url, test_model, workplace, plan)
+    check_everything_is_there_once(pg_store_url, baseline, reports)
 
 
 @pytest.mark.slow

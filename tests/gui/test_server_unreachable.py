@@ -13,8 +13,8 @@ from sigverify.core.store import verifications
 
 
 @pytest.fixture
-def db_url(pg_url) -> str:
-    return pg_url  # every fixture of the GUI tests (store, users, window) on the server
+def db_url(pg_store_url) -> str:
+    return pg_store_url  # every fixture of the GUI tests (store, users, window) on the server
 
 
 def test_server_unreachable_while_verifying(qtbot, registered, window, signature_files, pg_server, pg_url):
