@@ -11,9 +11,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QPixmap
 
 from ...core.batch import REVIEW_ORDER, ItemResult
+from ...core.score_scale import shown_score
 from ..theme import DECISION_COLOURS, DECISION_SYMBOLS
 
-COLUMNS = ("Signature", "Item", "Customer", "Score", "Decision", "Problem")
+COLUMNS = ("Signature", "Item", "Customer", "Similarity", "Decision", "Problem")
 DECISION_WORDS = {"match": "Match", "refer": "Refer", "no_match": "No match"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -33,6 +34,7 @@ class ResultsModel(QAbstractTableModel):
         self.results: list[ItemResult] = []
         self.thumbnails: dict[str, QPixmap] = {}
         self.thumbnail_size = thumbnail_size
+        self.thresholds: tuple[float, float] = (1.0, 0.0)  # (accept, reject) of the run, for the 0-100 scale
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.results)
@@ -75,7 +77,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return self.thumbnails.get(result.key)
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(result, column, kind)
+            return self._text(result, column, kind, self.thresholds)
         if role == SORT_ROLE:
             return self._sort_key(result, column)
         if role == Qt.ItemDataRole.BackgroundRole and column == 4 and kind in DECISION_COLOURS:
@@ -89,13 +91,13 @@ class ResultsModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _text(result: ItemResult, column: int, kind: str) -> str:
+    def _text(result: ItemResult, column: int, kind: str, thresholds: tuple[float, float]) -> str:
         if column == 1:
             return result.label
         if column == 2:
             return result.customer_id or "—"
         if column == 3:
-            return "" if result.score is None else f"{result.score:.3f}"
+            return "" if result.score is None else str(shown_score(result.score, *thresholds))
         if column == 4:
             return f"{DECISION_SYMBOLS[kind]} {DECISION_WORDS[kind]}" if kind in DECISION_WORDS else NOT_VERIFIED
         if column == 5:
