@@ -106,3 +106,15 @@ def test_per_k_groups_and_nothing_labelled_is_refused():
     with pytest.raises(ValueError, match="target FAR"):
         calibrate(samples, ThresholdPair(0.8, 0.6), model_version="m", source="t", label_policy="c",
                   fingerprint="x", target_far=1.5)
+
+
+def test_chart_data_marks_the_thresholds_on_the_det_curve():
+    from sigverify.core.calibration import score_curves
+
+    samples = [LabelledScore(0.5 + i * 0.005, True, 1, f"g{i}") for i in range(100)]  # 0.500 .. 0.995
+    samples += [LabelledScore(i * 0.006, False, 1, f"f{i}") for i in range(100)]  # 0.000 .. 0.594
+    curves = score_curves(samples, {"match proposed": 0.55}, bins=10)
+    assert sum(curves.genuine_counts) == 100 and sum(curves.forged_counts) == 100
+    [mark] = curves.marks
+    assert mark.far == pytest.approx(0.08) and mark.frr == pytest.approx(0.10)  # forgeries >= .55; genuine < .55
+    assert curves.det_far[0] == 1.0 and curves.det_frr[-1] == 1.0

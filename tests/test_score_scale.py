@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigverify.core.pipeline import Decision, Thresholds, decide
 from sigverify.core.score_scale import shown_score, similarity
-from sigverify.core.verify import Decision, Thresholds, decide
 
 
 def test_negative_and_out_of_range_scores_stay_on_the_scale():

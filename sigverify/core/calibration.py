@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .metrics import det_points, far_frr
+
 DEFAULT_TARGET = 0.01
 DEFAULT_CONFIDENCE = 0.95
 _BISECTIONS = 80  # 2^-80: far below any rate a bank can measure
@@ -401,3 +403,55 @@ def calibrate(samples: Sequence[LabelledScore], current: ThresholdPair, *, model
                   for k in sorted({s.references for s in samples}))
     return Calibration(model_version, source, label_policy, target_far, target_frr, confidence, overall, per_k,
                        fingerprint, tuple(samples), tuple(skipped), dict(left_out or {}))
+
+
+# --------------------------------------------------------------------------- for the charts
+
+@dataclass(frozen=True)
+class CurveMark:
+    """A threshold placed on the DET curve: its FAR and FRR on the labelled scores."""
+
+    label: str
+    threshold: float
+    far: float
+    frr: float
+
+
+@dataclass(frozen=True)
+class ScoreCurves:
+    """What the Settings panel draws: the two score histograms and the DET curve with marks."""
+
+    bin_edges: tuple[float, ...]
+    genuine_counts: tuple[int, ...]
+    forged_counts: tuple[int, ...]
+    det_far: tuple[float, ...]  # one point per distinct threshold (thinned to at most ``points``)
+    det_frr: tuple[float, ...]
+    marks: tuple[CurveMark, ...] = ()
+
+
+def score_curves(samples: Sequence[LabelledScore], marks: dict[str, float] | None = None, bins: int = 40,
+                 points: int = 400) -> ScoreCurves:
+    genuine = np.array([s.score for s in samples if s.genuine is True], dtype=np.float64)
+    forged = np.array([s.score for s in samples if s.genuine is False], dtype=np.float64)
+    labelled = np.concatenate([genuine, forged])
+    low, high = (float(labelled.min()), float(labelled.max())) if labelled.size else (-1.0, 1.0)
+    for t in (marks or {}).values():  # the thresholds must be on the axis too
+        low, high = min(low, t), max(high, t)
+    edges = np.linspace(low, high if high > low else low + 1e-6, bins + 1)
+    far, frr, placed = (), (), ()
+    if genuine.size and forged.size:
+        far_all, frr_all = det_points(genuine, forged)
+        keep = np.unique(np.linspace(0, far_all.size - 1, min(points, far_all.size)).round().astype(int))
+        far, frr = tuple(far_all[keep].tolist()), tuple(frr_all[keep].tolist())
+        placed = tuple(CurveMark(label, t, *far_frr(genuine, forged, t))
+                       for label, t in (marks or {}).items())
+    return ScoreCurves(tuple(edges.tolist()), tuple(np.histogram(genuine, edges)[0].tolist()),
+                       tuple(np.histogram(forged, edges)[0].tolist()), far, frr, placed)
+
+
+def curves_for(calibration: Calibration) -> ScoreCurves:
+    """The charts of a proposal, with today's and the proposed thresholds marked."""
+    g = calibration.overall
+    return score_curves(calibration.samples, {
+        "match now": g.current.accept, "no match now": g.current.reject,
+        "match proposed": g.proposed.accept, "no match proposed": g.proposed.reject})

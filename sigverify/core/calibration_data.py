@@ -207,8 +207,8 @@ def _score_batch(verifier, prepared) -> list[LabelledScore]:
     embeddings = verifier.engine.embed(np.stack([p.normalized for p, _c, _g in prepared]))
     out = []
     for (item, customer, is_genuine), embedding in zip(prepared, embeddings, strict=True):
-        score, per_ref = verifier.score(customer, embedding)
-        out.append(LabelledScore(score, is_genuine, len(per_ref), f"{customer}/{item.sha256}"))
+        scored = verifier.score(customer, embedding)  # pipeline.ScoreResult
+        out.append(LabelledScore(scored.score, is_genuine, len(scored.reference_scores), f"{customer}/{item.sha256}"))
     return out
 
 

@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from sqlalchemy import (
     Column,
     Engine,
@@ -39,6 +38,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .paths import default_database_file
 
 SCHEMA_VERSION = 2
 LOCK_RETRIES = 3
@@ -185,9 +186,9 @@ def now_iso() -> str:
 
 
 def default_db_url() -> str:
-    folder = Path(platformdirs.user_data_dir("sigverify", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'sigverify.db'}"
+    path = default_database_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ..core.engine import ModelError
 from ..core.imaging import ImageLoadError
+from ..core.model_trust import ModelError, ModelMismatchError
 from ..core.normalize import NoInkError
+from ..core.pipeline import NoSignatureError
+from ..core.security import ModelNotAllowed, PermissionDenied
 from ..core.store import StoreError, UnknownCustomerError
-from ..core.verify import NoSignatureError
 from .context import log_file
 
 log = logging.getLogger("sigverify.gui")
@@ -28,15 +29,6 @@ class Explanation:
     title: str
     text: str
     hint: str = ""
-
-
-def _permission_denied_types() -> tuple[type, ...]:
-    # security.py arrives from another engineer; until then PermissionError covers the idea
-    try:
-        from ..core.security import PermissionDenied  # type: ignore[attr-defined]
-    except ImportError:
-        return (PermissionError,)
-    return (PermissionDenied, PermissionError)
 
 
 def looks_blank(exc: BaseException) -> bool:
@@ -60,12 +52,18 @@ def explain(exc: BaseException) -> Explanation:
                                "The image looks blank: check that the signed side was scanned, and scan it again.")
         return Explanation("No signature found", message,
                            "On a cheque, drag on the image to draw a box around the signature; or use a clearer scan.")
+    if isinstance(exc, ModelMismatchError):
+        return Explanation("Model not available", message,
+                           "An administrator can accept this exact file in Settings, or choose the bundled model.")
+    if isinstance(exc, ModelNotAllowed):
+        return Explanation("Not allowed", message,
+                           "Ask an administrator to accept this model file in Settings, or use the bundled model.")
     if isinstance(exc, ModelError):
         return Explanation("Model not available", message,
                            "Choose the model file in Settings, or ask IT to reinstall sigverify.")
     if isinstance(exc, StoreError):
         return Explanation("Database problem", message, "Try again; if it persists, tell IT.")
-    if isinstance(exc, _permission_denied_types()):
+    if isinstance(exc, PermissionDenied | PermissionError):
         return Explanation("Not allowed", message or "Your role does not allow this.",
                            "Ask an administrator.")
     if isinstance(exc, ValueError | KeyError):

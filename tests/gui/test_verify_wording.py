@@ -7,7 +7,7 @@ import dataclasses
 from gui_helpers import CUSTOMER, drop_files, wait_idle
 from test_verify_page import _cheque, _verify
 
-from sigverify.core.verify import Decision, Thresholds
+from sigverify.core.pipeline import Decision, Thresholds
 
 
 def test_scores_on_a_fixed_0_to_100_scale_and_thresholds_agree_with_the_bar(qtbot, registered, window,

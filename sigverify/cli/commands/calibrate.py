@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ...core.calibration import DEFAULT_CONFIDENCE, DEFAULT_TARGET, GroupCalibration, RateEstimate, SideProposal
+from ...core.calibration import DEFAULT_CONFIDENCE, DEFAULT_TARGET
 from ...core.calibration_data import LABEL_POLICIES, propose, set_label_policy
 from ...core.calibration_history import (
     apply_calibration,
@@ -17,6 +17,7 @@ from ...core.calibration_history import (
     calibration_status,
     revert_calibration,
 )
+from ...core.calibration_report import report_lines
 
 
 def add_parser(subparsers, common) -> None:
@@ -64,7 +65,7 @@ def run(args, ctx) -> int:
         if args.apply else None
     status = calibration_status(verifier.store, verifier.model_version)
     data = {**calibration.to_dict(), "status": status.to_dict(), "applied": applied.to_dict() if applied else None}
-    lines = _report(calibration)
+    lines = report_lines(calibration)
     if applied:
         lines.append(f"APPLIED (audit record {applied.audit_id}): match >= {applied.thresholds.accept:.4f}, "
                      f"no match < {applied.thresholds.reject:.4f}; undo with `sigverify calibrate --revert`")
@@ -91,59 +92,3 @@ def _history(ctx, verifier) -> int:
     ctx.emit({"history": [e.to_dict() for e in events], "status": status.to_dict()},
              "\n".join(lines + [status.message]) if lines else f"no calibration yet; {status.message}")
     return 0
-
-
-# --------------------------------------------------------------------------- the text report
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f} %"
-
-
-def _rate(e: RateEstimate, what: str) -> str:
-    return (f"{e.errors} of {e.trials} {what} ({_pct(e.rate)}, {e.confidence:.0%} CI {_pct(e.ci_low)}-"
-            f"{_pct(e.ci_high)}; at most {_pct(e.upper_bound)} with {e.confidence:.0%} confidence)")
-
-
-def _bound(x: float | None) -> str:
-    return "unbounded" if x is None else f"{x:.4f}"
-
-
-def _side(side: SideProposal, now: float) -> str:
-    name = "match at or above" if side.side == "accept" else "no match below"
-    rate = "FAR" if side.side == "accept" else "FRR"
-    if not side.proposed:
-        return f"  {name}: REFUSED, {side.reason} (stays {now:.4f})"
-    what = "forgeries would match" if side.side == "accept" else "genuine would be 'no match'"
-    low, high = side.exact_target_interval or (None, None)
-    return (f"  {name} {side.threshold:.4f} (now {now:.4f}) for {rate} <= {_pct(side.target)}: "
-            f"{_rate(side.estimate, what)}; the score giving {rate} exactly {_pct(side.target)} lies in "
-            f"[{_bound(low)}, {_bound(high)}]")
-
-
-def _group(g: GroupCalibration) -> list[str]:
-    head = "all reference counts together" if g.references is None else f"K = {g.references} reference(s)"
-    lines = [f"{head}: {g.genuine} genuine, {g.forged} forged, {g.unlabelled} unlabelled",
-             _side(g.accept, g.current.accept), _side(g.reject, g.current.reject)]
-    if g.far_now:
-        lines.append(f"  today's match threshold lets {_rate(g.far_now, 'forgeries')} through")
-    if g.frr_now:
-        lines.append(f"  today's no-match threshold turns away {_rate(g.frr_now, 'genuine')}")
-    lines.append(f"  proposed pair: match >= {g.proposed.accept:.4f}, no match < {g.proposed.reject:.4f}")
-    lines.append(f"  refer rate on these {g.outcomes_now.scores} verifications: {_pct(g.outcomes_now.refer)} now -> "
-                 f"{_pct(g.outcomes_proposed.refer)} proposed ({100 * g.refer_change:+.2f} points)")
-    lines += [f"  note: {n}" for n in g.notes if not n.startswith(("accept:", "reject:"))]
-    return lines
-
-
-def _report(c) -> list[str]:
-    lines = [f"calibration for model {c.model_version} from {c.source}; labels: {c.label_policy}; "
-             f"targets FAR {_pct(c.target_far)} at match, FRR {_pct(c.target_frr)} at no match, "
-             f"{c.confidence:.0%} confidence"]
-    lines += [f"  {n} verification(s) {why}" for why, n in sorted(c.left_out.items())]
-    lines += _group(c.overall)
-    if len(c.per_k) > 1:
-        for g in c.per_k:
-            lines += _group(g)
-        lines.append("(only the proposal for all reference counts together is applied: the thresholds are "
-                     "one pair for every K today)")
-    return lines

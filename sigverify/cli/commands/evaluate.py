@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ...core import metrics
-from ...core.verify import prepare
+from ...core.paths import is_image_file
+from ...core.pipeline import prepare
 
 GENUINE = {"genuine", "genuines", "real", "org", "original"}
 FORGED = {"forged", "forgery", "forgeries", "forg", "fake", "skilled"}
-SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
 
 
 def add_parser(subparsers, common) -> None:
@@ -44,7 +44,7 @@ def read_folder(root: Path) -> list[tuple[Path, str, bool]]:
             if kind not in GENUINE | FORGED:
                 continue
             for f in sorted(sub.iterdir()):
-                if f.is_file() and f.suffix.lower() in SUFFIXES:
+                if f.is_file() and is_image_file(f):
                     items.append((f, writer.name, kind in GENUINE))
     if not items:
         raise ValueError(f"{root}: no ROOT/<writer>/genuine|forged/<image> files found")
@@ -63,7 +63,7 @@ def run(args, ctx) -> int:
     normalized, writers, genuine, skipped = [], [], [], []
     for path, writer, is_gen in items:
         try:
-            normalized.append(prepare(engine, path).normalized)
+            normalized.append(prepare(path, engine.metadata.normalization).normalized)
         except Exception as exc:  # a bad file is counted and reported, not fatal for the evaluation
             skipped.append(f"{path}: {exc}")
             continue

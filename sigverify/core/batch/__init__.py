@@ -20,6 +20,7 @@ from ``sigverify.core.batch``); the modules' other names may change.
 
 from __future__ import annotations
 
+from ..paths import IMAGE_SUFFIXES
 from .common import (
     REVIEW_ORDER,
     STAGES,
@@ -51,7 +52,7 @@ from .reports import (
     write_json,
 )
 from .runs import find_run
-from .sources import IMAGE_SUFFIXES, BatchItem, FolderSource, X9Source, open_source
+from .sources import BatchItem, FolderSource, X9Source, open_source
 from .worker import Prepared, prepare_item
 
 __all__ = [

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..verify import Decision
+from ..pipeline import Decision
 
 STAGES = ("read", "decode", "extraction", "normalisation", "inference", "database")
 WORKER_STAGES = ("decode", "extraction", "normalisation")

@@ -18,7 +18,8 @@ from concurrent.futures.process import BrokenProcessPool
 from sqlalchemy import Connection
 
 from ..normalize import NormalizationParams
-from ..verify import Thresholds, Verifier
+from ..pipeline import Thresholds
+from ..verify import Verifier
 from . import ray_backend
 from .common import (
     STAGES,

@@ -18,10 +18,10 @@ import secrets
 import stat
 from pathlib import Path
 
-import platformdirs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ..paths import user_config_folder
 from ..store import Store, StoreError
 
 MAGIC = b"SVE1"  # format marker: a plaintext blob never starts with it by accident (PNG, float32)
@@ -76,7 +76,7 @@ class AesGcmCipher:
 # --- where the key lives ---------------------------------------------------------------------
 def key_folder() -> Path:
     home = os.environ.get("SIGVERIFY_HOME")
-    return Path(home) if home else Path(platformdirs.user_config_dir("sigverify", appauthor=False))
+    return Path(home) if home else user_config_folder()
 
 
 def _read_key_file(path: Path) -> bytes:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.verify import PreparedSignature
+from ...core.pipeline import PreparedSignature
 from ..widgets.cheque_view import ChequeView
 from ..widgets.images import ink_on_paper, pixmap_from_array
 from ..workers import TaskHandle, TaskRunner

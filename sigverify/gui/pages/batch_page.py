@@ -308,8 +308,6 @@ class BatchPage(Page):
         options = self.options()
         self.context.settings.setValue("batch/workers", options.workers)
         self.model.clear()
-        thresholds = verifier.thresholds()
-        self.model.thresholds = (thresholds.accept, thresholds.reject)  # the scores' 0-100 scale
         self.outcome, self.progress_value = None, None
         self.progress.setRange(0, 0)  # busy until the source is counted
         self.progress.setFormat("starting…")

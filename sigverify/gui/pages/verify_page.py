@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.imaging import LoadedImage, load_image
+from ...core.paths import image_file_filter
+from ...core.pipeline import NoSignatureError, PreparedSignature
 from ...core.score_scale import SCALE_MAX, shown_score, similarity
 from ...core.store import Reference
-from ...core.verify import FINAL_DECISIONS, NoSignatureError, PreparedSignature, VerificationResult
+from ...core.verify import FINAL_DECISIONS, VerificationResult
 from ..context import AppContext
 from ..errors import ErrorReporter, Explanation, looks_blank
 from ..widgets.cheque_view import ChequeView
@@ -42,7 +44,6 @@ from ..widgets.signature_strip import SignatureStrip, Tile
 from ..workers import TaskHandle
 from .base import Page
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp);;All files (*)"
 FINAL_LABELS = {"accept": "&Accept", "reject": "Re&ject", "refer_to_supervisor": "Refer to &supervisor"}
 FINAL_WORDS = {"accept": "accepted", "reject": "rejected", "refer_to_supervisor": "referred to a supervisor"}
 
@@ -218,7 +219,7 @@ class VerifyPage(Page):
     # --- inputs -----------------------------------------------------------------------
     def open_file(self) -> None:
         start = str(self.context.settings.value("verify/last_folder", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open a scanned cheque or signature", start, IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a scanned cheque or signature", start, image_file_filter())
         if path:
             self.context.settings.setValue("verify/last_folder", str(Path(path).parent))
             self.load_file(path)

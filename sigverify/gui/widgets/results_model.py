@@ -11,7 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QPixmap
 
 from ...core.batch import REVIEW_ORDER, ItemResult
-from ...core.score_scale import shown_score
+from ...core.score_scale import similarity
 from ..theme import DECISION_COLOURS, DECISION_SYMBOLS
 
 COLUMNS = ("Signature", "Item", "Customer", "Similarity", "Decision", "Problem")
@@ -34,7 +34,6 @@ class ResultsModel(QAbstractTableModel):
         self.results: list[ItemResult] = []
         self.thumbnails: dict[str, QPixmap] = {}
         self.thumbnail_size = thumbnail_size
-        self.thresholds: tuple[float, float] = (1.0, 0.0)  # (accept, reject) of the run, for the 0-100 scale
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.results)
@@ -77,7 +76,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return self.thumbnails.get(result.key)
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(result, column, kind, self.thresholds)
+            return self._text(result, column, kind)
         if role == SORT_ROLE:
             return self._sort_key(result, column)
         if role == Qt.ItemDataRole.BackgroundRole and column == 4 and kind in DECISION_COLOURS:
@@ -91,13 +90,13 @@ class ResultsModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _text(result: ItemResult, column: int, kind: str, thresholds: tuple[float, float]) -> str:
+    def _text(result: ItemResult, column: int, kind: str) -> str:
         if column == 1:
             return result.label
         if column == 2:
             return result.customer_id or "—"
         if column == 3:
-            return "" if result.score is None else str(shown_score(result.score, *thresholds))
+            return "" if result.score is None else str(similarity(result.score))  # 0-100, as on Verify
         if column == 4:
             return f"{DECISION_SYMBOLS[kind]} {DECISION_WORDS[kind]}" if kind in DECISION_WORDS else NOT_VERIFIED
         if column == 5:
