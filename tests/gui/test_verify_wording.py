@@ -76,3 +76,29 @@ def test_an_oversized_image_is_explained_without_jargon(tmp_path):
     except ImageLoadError as exc:
         text = explain(exc).text
     assert "too large to be a scanned cheque" in text and "bomb" not in text
+
+
+def test_image_is_one_key_away_and_shows_a_focus_ring(qtbot, registered, window, signature_files, tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QApplication
+
+    from sigverify.gui.widgets.cheque_view import FOCUS_COLOUR
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    page = window.pages["verify"]
+    _verify(qtbot, page, _cheque(tmp_path, signature_files["a2"]))
+    view = page.cheque_view
+
+    def ring_pixel() -> QColor:
+        return view.viewport().grab().toImage().pixelColor(1, view.viewport().height() // 2)
+
+    page.customer.setFocus()
+    assert ring_pixel() != QColor(FOCUS_COLOUR)  # no ring while the focus is elsewhere
+    qtbot.keyClick(page.customer, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is view  # one Tab from the customer
+    assert ring_pixel() == QColor(FOCUS_COLOUR)
+    page.verify_button.setFocus()
+    qtbot.keyClick(page.verify_button, Qt.Key.Key_I, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is view  # Alt+I from anywhere on the page

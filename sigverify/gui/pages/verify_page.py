@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -164,9 +164,9 @@ class VerifyPage(Page):
         left_layout.addLayout(final_box)
         left_layout.addWidget(self.score_label)
         left_layout.addStretch(0)  # stretch 0: the cheque grows to its shape first, the gap takes the rest
-        keys = QLabel("Keyboard: Ctrl+O open · Ctrl+V paste · Alt+C customer · Enter verify · Tab to the image, then "
-                      "arrows move the box, Shift+arrows resize it, Esc puts it back · Alt+A accept · Alt+J reject · "
-                      "Alt+S refer to supervisor · Ctrl+1…5 pages")
+        keys = QLabel("Keyboard: Ctrl+O open · Ctrl+V paste · Alt+C customer · Enter verify · Alt+I (or Tab from "
+                      "the customer) to the image, then arrows move the box, Shift+arrows resize it, Esc puts it "
+                      "back · Alt+A accept · Alt+J reject · Alt+S refer to supervisor · Ctrl+1…5 pages")
         keys.setObjectName("pageSubtitle")
         keys.setWordWrap(True)
         left_layout.addWidget(keys)
@@ -175,6 +175,17 @@ class VerifyPage(Page):
         splitter.setStretchFactor(1, 2)
         self.page_layout.addWidget(splitter, 1)
         self._update_gauge(None)
+        # the image straight after the customer: Tab from the field, or Alt+I from anywhere on the page
+        self.drop_zone.set_content(self.cheque_view)  # in the window from the start, for the tab order
+        self.drop_zone.show_hint()
+        QWidget.setTabOrder(self.customer, self.cheque_view)
+        QWidget.setTabOrder(self.cheque_view, self.verify_button)
+        to_image = QShortcut(QKeySequence("Alt+I"), self, self.focus_image)
+        to_image.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    def focus_image(self) -> None:
+        if self.outcome is not None and self.cheque_view.isVisible():
+            self.cheque_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _connect(self) -> None:
         self.drop_zone.files_dropped.connect(lambda paths: self.load_file(paths[0]))
