@@ -18,7 +18,7 @@ from ..core.model_trust import ModelError, ModelMismatchError
 from ..core.normalize import NoInkError
 from ..core.pipeline import NoSignatureError
 from ..core.security import ModelNotAllowed, PermissionDenied
-from ..core.store import StoreError, UnknownCustomerError
+from ..core.store import StoreError, StoreUnreachableError, UnknownCustomerError
 from .context import log_file
 
 log = logging.getLogger("sigverify.gui")
@@ -31,6 +31,12 @@ class Explanation:
     hint: str = ""
 
 
+def looks_blank(exc: BaseException) -> bool:
+    """No ink at all (a blank page), as opposed to ink where no signature was found."""
+    chain = [exc, exc.__cause__]
+    return any(isinstance(e, NoInkError) for e in chain) or "looks blank" in str(exc)
+
+
 def explain(exc: BaseException) -> Explanation:
     """A title, a plain sentence and what to do next, for any exception the core raises."""
     message = str(exc)
@@ -41,8 +47,11 @@ def explain(exc: BaseException) -> Explanation:
         return Explanation("File cannot be read", message,
                            "Scan the cheque again, or choose a PNG, JPEG or TIFF file.")
     if isinstance(exc, NoSignatureError | NoInkError):
+        if looks_blank(exc):
+            return Explanation("No signature found", message,
+                               "The image looks blank: check that the signed side was scanned, and scan it again.")
         return Explanation("No signature found", message,
-                           "Drag the signature box over the signature, or use a clearer scan.")
+                           "On a cheque, drag on the image to draw a box around the signature; or use a clearer scan.")
     if isinstance(exc, ModelMismatchError):
         return Explanation("Model not available", message,
                            "An administrator can accept this exact file in Settings, or choose the bundled model.")
@@ -52,6 +61,10 @@ def explain(exc: BaseException) -> Explanation:
     if isinstance(exc, ModelError):
         return Explanation("Model not available", message,
                            "Choose the model file in Settings, or ask IT to reinstall sigverify.")
+    if isinstance(exc, StoreUnreachableError):
+        return Explanation("Database server unreachable", message,
+                           "Nothing was saved. Check the network connection, then try again; "
+                           "if it persists, tell IT.")
     if isinstance(exc, StoreError):
         return Explanation("Database problem", message, "Try again; if it persists, tell IT.")
     if isinstance(exc, PermissionDenied | PermissionError):
