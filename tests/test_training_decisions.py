@@ -57,4 +57,7 @@ def test_card_names_missed_targets_and_by_how_much():
     assert "15.5 % missed by 5.5 pt" in text  # skilled EER target 10 %
     assert "8.0 % met" in text
     assert "60.0 % missed by 35.0 pt" in text  # genuine to refer, target 25 %
+    m["leave_one_dataset_out"]["cedar"]["k1"] = {**_row(0.155, 0.1), "far_skilled_at_tau": 0.3}
+    # few genuine sent to refer only because forgeries are let through is not a met target
+    assert "10.0 % not met: it comes with FAR 30.0 % at match" in "\n".join(_sets_sections(m))
     assert "| cedar | 1 | 12 | 100 | 15.5 % |" in text

@@ -59,6 +59,9 @@ def test_train_export_parity_cli(generic_root, tmp_path, monkeypatch):
     assert meta.version == "test-1" and meta.embedding_size == 16
     assert meta.tau_reject <= meta.tau_accept
     assert meta.normalization == NormalizationParams()
+    # per-K thresholds the app applies for a customer's reference count, set on validation writers
+    assert "1" in meta.thresholds_by_references
+    assert all(v["tau_reject"] <= v["tau_accept"] for v in meta.thresholds_by_references.values())
     card = json.loads(onnx_path.with_name("m.onnx.card.json").read_text())
     assert card["sha256"] == sha256_file(onnx_path) and card["version"] == "test-1"
     assert card["parity"]["ok"]

@@ -119,7 +119,8 @@ writers before the test):"""
 def _targets(lodo: dict) -> list[str]:
     lines = ["## Targets", TARGETS, "",
              "| left-out set | skilled EER (≤ 10 %) | random EER (≤ 3 %) | FRR @ FAR 1 % (≤ 35 %) | "
-             "genuine to refer (≤ 25 %) | FAR skilled at match (≤ 1 %) |", "|---|---|---|---|---|---|"]
+             "genuine to refer (≤ 25 %, with FAR at match ≤ 1 %) | FAR skilled at match (≤ 1 %) |",
+             "|---|---|---|---|---|---|"]
     for name, by_k in lodo.items():
         r = by_k.get("k1")
         if not r:
@@ -131,8 +132,12 @@ def _targets(lodo: dict) -> list[str]:
                 return "–"
             return f"{_pct(value)} {'met' if value <= target else f'missed by {100 * (value - target):.1f} pt'}"
 
+        refer = mark(d.get("genuine_refer"), 0.25)
+        far = r["far_skilled_at_tau"]
+        if far is not None and far > 0.01 and refer.endswith("met"):
+            refer = f"{_pct(d.get('genuine_refer'))} not met: it comes with FAR {_pct(far)} at match"
         lines.append(f"| {name} | {mark(r['eer_skilled'], 0.10)} | {mark(r['eer_random'], 0.03)} | "
-                     f"{mark(r['frr_at_far_1pct'], 0.35)} | {mark(d.get('genuine_refer'), 0.25)} | "
+                     f"{mark(r['frr_at_far_1pct'], 0.35)} | {refer} | "
                      f"{mark(r['far_skilled_at_tau'], 0.01)} |")
     return lines + [""]
 

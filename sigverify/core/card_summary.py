@@ -87,6 +87,9 @@ def _name(path: tuple[str, ...], folds) -> str:
     for part in path:
         if part == "writer_disjoint":
             continue
+        if part == "leave_one_dataset_out":
+            words.append("a whole dataset left out of training")
+            continue
         if part.startswith("crossval_"):
             words.append(f"{part.removeprefix('crossval_')} writers, cross-validated"
                          + (f" over {folds} folds" if isinstance(folds, int) else ""))
