@@ -4,10 +4,11 @@ Cards record figures per evaluation (validation writers, cross-validation folds,
 trained on) and per number of references K ("k1", "k5", any K). This reads whatever rows a card
 has, so a new card with other evaluations or other K values still reads right:
 
-* genuine signatures not matched at the match threshold (they go to a person as refer):
-  ``frr_at_tau``;
-* skilled forgeries accepted as a match: ``far_skilled_at_tau``; other people's genuine
-  signatures accepted: ``far_random_at_tau``;
+* where signatures land at the thresholds the model ships for that K: ``decisions`` =
+  {"genuine_refer", "genuine_no_match", "genuine_match", "skilled_match", "random_match", ...};
+* else genuine signatures not matched at the match threshold (they go to a person as refer):
+  ``frr_at_tau``; skilled forgeries accepted as a match: ``far_skilled_at_tau``; other people's
+  genuine signatures accepted: ``far_random_at_tau``;
 * otherwise the equal-error rate ``eer_skilled``;
 * a score distribution to draw: ``score_histogram`` = {"edges": [...], "genuine": [...],
   "skilled" (or "forged"): [...]} on the model's score axis.
@@ -41,6 +42,7 @@ class ReferenceCountOutcome:
     eer: float | None
     writers: int | None
     distribution: ScoreDistribution | None = None
+    genuine_no_match: float | None = None  # of the genuine ones not matched, those marked no match
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ def _mean(value) -> float | None:
     if isinstance(value, dict):
         value = value.get("mean")
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
 
 
 def _distribution(row: dict) -> ScoreDistribution | None:
@@ -75,9 +81,15 @@ def _outcome(row: dict, k_from_key: int | None) -> ReferenceCountOutcome | None:
     if not isinstance(references, int):
         return None
     writers = row.get("writers")
-    outcome = ReferenceCountOutcome(references, _mean(row.get("frr_at_tau")), _mean(row.get("far_skilled_at_tau")),
-                                    _mean(row.get("far_random_at_tau")), _mean(row.get("eer_skilled")),
-                                    writers if isinstance(writers, int) else None, _distribution(row))
+    shares = row.get("decisions") if isinstance(row.get("decisions"), dict) else {}
+    matched = _mean(shares.get("genuine_match"))
+    outcome = ReferenceCountOutcome(
+        references,
+        1.0 - matched if matched is not None else _mean(row.get("frr_at_tau")),
+        _first(_mean(shares.get("skilled_match")), _mean(row.get("far_skilled_at_tau"))),
+        _first(_mean(shares.get("random_match")), _mean(row.get("far_random_at_tau"))),
+        _mean(row.get("eer_skilled")), writers if isinstance(writers, int) else None, _distribution(row),
+        _mean(shares.get("genuine_no_match")))
     figures = (outcome.genuine_not_matched, outcome.forgeries_accepted, outcome.eer)
     return outcome if any(f is not None for f in figures) else None
 
@@ -136,8 +148,10 @@ def _pct(share: float) -> str:
 def _sentence(o: ReferenceCountOutcome) -> str:
     refs = f"With {o.references} reference{'s' if o.references != 1 else ''}"
     if o.genuine_not_matched is not None and o.forgeries_accepted is not None:
-        text = (f"{refs}: {_pct(o.genuine_not_matched)} of the genuine signatures go to refer instead of "
-                f"match, and {_pct(o.forgeries_accepted)} of the skilled forgeries are accepted as a match")
+        text = f"{refs}: {_pct(o.genuine_not_matched)} of the genuine signatures go to refer instead of match"
+        if o.genuine_no_match:
+            text += f" (of all genuine ones, {_pct(o.genuine_no_match)} even to no match)"
+        text += f", and {_pct(o.forgeries_accepted)} of the skilled forgeries are accepted as a match"
         if o.others_accepted is not None:
             text += f" (of other people's signatures: {_pct(o.others_accepted)})"
     elif o.genuine_not_matched is not None:

@@ -69,3 +69,14 @@ def test_settings_shows_the_words_and_the_score_distribution_with_both_threshold
     page._show_metrics({"val": {"k1": {"frr_at_tau": 0.5, "far_skilled_at_tau": 0.01, "references": 1}}},
                        window.context.engine.metadata)
     assert not page.metrics_plot.isVisibleTo(page) and "no score distribution" in page.metrics_plot_caption.text()
+
+
+def test_the_new_cards_decision_shares_are_read_too():
+    from sigverify.core.card_summary import describe, evaluations
+
+    row = {"references": 2, "eer_skilled": 0.2, "writers": 9,
+           "decisions": {"tau_accept": 0.8, "tau_reject": 0.4, "genuine_match": 0.7, "genuine_refer": 0.27,
+                         "genuine_no_match": 0.03, "skilled_match": 0.015, "random_match": 0.0}}
+    text = describe(evaluations({"writer_disjoint": {"val": {"k2": row}}}))
+    assert "With 2 references: about 30 % of the genuine signatures go to refer" in text
+    assert "about 3 % even to no match" in text and "about 2 % of the skilled forgeries are accepted" in text
