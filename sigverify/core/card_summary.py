@@ -141,36 +141,35 @@ def evaluations(metrics: dict) -> list[Evaluation]:
 def _pct(share: float) -> str:
     percent = 100 * share
     if percent == 0:
-        return "none"
+        return "0 %"
     return f"about {percent:.0f} %" if percent >= 1 else "under 1 %"
 
 
 def _sentence(o: ReferenceCountOutcome) -> str:
     refs = f"With {o.references} reference{'s' if o.references != 1 else ''}"
-    if o.genuine_not_matched is not None and o.forgeries_accepted is not None:
-        text = f"{refs}: {_pct(o.genuine_not_matched)} of the genuine signatures go to refer instead of match"
+    if o.genuine_not_matched is not None:
+        text = f"{refs}: {_pct(o.genuine_not_matched)} of genuine signatures go to refer"
         if o.genuine_no_match:
-            text += f" (of all genuine ones, {_pct(o.genuine_no_match)} even to no match)"
-        text += f", and {_pct(o.forgeries_accepted)} of the skilled forgeries are accepted as a match"
-        if o.others_accepted is not None:
-            text += f" (of other people's signatures: {_pct(o.others_accepted)})"
-    elif o.genuine_not_matched is not None:
-        text = f"{refs}: {_pct(o.genuine_not_matched)} of the genuine signatures go to refer instead of match"
+            text += f" ({_pct(o.genuine_no_match)} to no match)"
+        if o.forgeries_accepted is not None:
+            text += f"; {_pct(o.forgeries_accepted)} of skilled forgeries are accepted"
+        if o.others_accepted is not None and o.others_accepted >= 0.01:
+            text += f", and {_pct(o.others_accepted)} of other people's signatures"
     else:
-        text = (f"{refs}: at the point where both mistakes are equally common, {_pct(o.eer or 0.0)} of "
-                "genuine signatures and of skilled forgeries would be decided wrongly")
+        text = (f"{refs}: where both mistakes are equally common, {_pct(o.eer or 0.0)} of genuine "
+                "signatures and of skilled forgeries are decided wrongly")
     return text + "."
 
 
 def describe(found: list[Evaluation]) -> str:
-    """The card's figures in words, one paragraph per evaluation."""
+    """The card's figures in words, one short paragraph per evaluation."""
     if not found:
         return "The model card records no evaluation."
     paragraphs = []
     for evaluation in found:
         writers = next((o.writers for o in evaluation.outcomes if o.writers), None)
         head = evaluation.name + (f", {writers} writers" if writers else "")
-        paragraphs.append(head + ":\n" + "\n".join("  " + _sentence(o) for o in evaluation.outcomes))
+        paragraphs.append(head + ":\n" + "\n".join("• " + _sentence(o) for o in evaluation.outcomes))
     return "\n".join(paragraphs)
 
 
