@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sigverify.core.batch import STAGES, BatchOptions, BatchRunner, BatchSummary  # noqa: E402
-from sigverify.core.engine import Engine, default_model_path  # noqa: E402
+from sigverify.core.engine import Engine  # noqa: E402
+from sigverify.core.paths import bundled_model_path  # noqa: E402
 from sigverify.core.store import Store  # noqa: E402
 from sigverify.core.verify import Verifier  # noqa: E402
 from sigverify.core.x9 import X9Item, write_x9  # noqa: E402
@@ -96,7 +97,7 @@ def base_store(path: Path, engine: Engine) -> Path:
 
 
 def load_engine(model: str | None, device: str) -> Engine:
-    path = Path(model) if model else default_model_path()
+    path = Path(model) if model else bundled_model_path()
     if not path.is_file():
         sys.path.insert(0, str(ROOT / "tests"))
         from model_factory import build_test_model

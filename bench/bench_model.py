@@ -15,7 +15,7 @@ import numpy as np
 
 from sigverify.core.engine import Engine
 from sigverify.core.normalize import normalize_signature
-from sigverify.core.verify import prepare
+from sigverify.core.pipeline import prepare
 from sigverify.synth.signatures import SyntheticWriter
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     for i in range(args.repeats):
         if args.images:
             t = time.perf_counter()
-            x = prepare(engine, files[i % len(files)]).normalized
+            x = prepare(files[i % len(files)], engine.metadata.normalization).normalized
             t_prep.append(time.perf_counter() - t)
         else:
             t = time.perf_counter()

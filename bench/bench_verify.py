@@ -19,10 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sigverify.core.engine import Engine, default_model_path
+from sigverify.core.engine import Engine
 from sigverify.core.extraction import find_signature
 from sigverify.core.imaging import load_image
 from sigverify.core.normalize import normalize_signature
+from sigverify.core.paths import bundled_model_path
 from sigverify.synth.signatures import SyntheticWriter
 
 
@@ -81,7 +82,7 @@ def bench_throughput(engine: Engine, batch_sizes: list[int], seconds: float) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=default_model_path())
+    parser.add_argument("--model", type=Path, default=bundled_model_path())
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for onnxruntime (default 1 core)")
     parser.add_argument("--repeats", type=int, default=300)

@@ -178,7 +178,7 @@ def main() -> int:
             print(f"{model} not found: using the test model", file=sys.stderr)
             model = build_test_model(work / "test-model.onnx")
         db_url = f"sqlite:///{work / 'sigverify.db'}"
-        store = open_store(db_url)
+        store = open_store(db_url, create=True)
         users = UserService(store)
         admin = users.create_first_administrator("admin", "screenshot-admin")
         for name, role in (("maria.lopez", "clerk"), ("tom.baker", "clerk"), ("priya.shah", "administrator"),
@@ -264,7 +264,7 @@ def dialogs(app, window, context, customers, writers, genuine, out: Path, idle, 
     from sigverify.core.security import UserService, open_store
     from sigverify.gui.dialogs.login import LoginDialog
 
-    fresh = LoginDialog(UserService(open_store(f"sqlite:///{work / 'fresh.db'}")), "")
+    fresh = LoginDialog(UserService(open_store(f"sqlite:///{work / 'fresh.db'}", create=True)), "")
     fresh.username.setText("anna.admin")
     fresh.password.setText("x" * 12)
     fresh.confirm.setText("x" * 12)

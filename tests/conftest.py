@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fixture_files import write_signature  # noqa: E402
 from model_factory import build_test_model  # noqa: E402
 
+from sigverify.core.store import Store  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -39,7 +41,10 @@ def test_model(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def db_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'store.db'}"
+    """An existing, empty store (as `sigverify init` leaves it): the app opens, never creates, one."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store(url, create=True).engine.dispose()
+    return url
 
 
 @pytest.fixture(autouse=True)

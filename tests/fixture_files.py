@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
+from sqlalchemy import insert
 
+from sigverify.core.store import now_iso, verifications
 from sigverify.synth.signatures import SyntheticWriter
 
 
@@ -27,3 +30,11 @@ def write_generic_layout(root: Path, signature_set: dict) -> Path:
             for i, image in enumerate(kinds[kind]):
                 cv2.imwrite(str(root / writer / kind / f"{i}.png"), image)
     return root
+
+
+def add_records(store, scores, final, by, k=1, model="test-1"):
+    """Verification rows as the Verifier writes them (bulk: hundreds of them)."""
+    rows = [{"customer_id": "C-1", "score": float(s), "decision": "refer", "model_version": model, "user": "bob",
+             "reference_scores": json.dumps([{"reference_id": i, "score": float(s)} for i in range(k)]),
+             "created_at": now_iso(), "final_decision": final, "final_by": by} for s in scores]
+    store.run(lambda conn: conn.execute(insert(verifications), rows))

@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from sigverify.core.model_meta import METADATA_KEY, ModelMetadata
+from sigverify.core.model_trust import METADATA_KEY, ModelMetadata
 from sigverify.core.normalize import NormalizationParams
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -141,7 +142,7 @@ def test_folder_batch_pattern_errors_and_reports(verifier, cheque_dir, tmp_path)
     assert page.index("<table class='summary'>") < page.index("<h2>Items</h2>")
     assert page.count("data:image/png;base64,") == 2 * len(scored)  # a crop and a reference per scored item
     order = re.findall(r"<tr class='(\w+)'>", page)
-    rank = {"no_match": 0, "refer": 1, "error": 2, "match": 3}
+    rank = {"no_match": 0, "error": 1, "refer": 2, "match": 3}  # what needs a person first
     assert [rank[c] for c in order] == sorted(rank[c] for c in order)
 
 
@@ -287,7 +288,7 @@ def test_cli_batch_reports_and_json(verifier, cheque_dir, test_model, db_url, tm
     code = cli_main(["batch", str(cheque_dir), "--pattern", PATTERN, "--workers", "0", "--out", str(out / "r.csv"),
                      "--html", str(out / "r.html"), "--json-out", str(out / "r.json"), "--json", "--no-progress",
                      *_cli_common(test_model, db_url)])
-    assert code == 0
+    assert code == 10  # finished; the broken, unsigned and unknown items need a person
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 12 and lines[-1]["summary"]["items"] == 11
     assert {line["item"] for line in lines[:-1]} == {r["item"] for r in json.loads((out / "r.json").read_text())
@@ -318,7 +319,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(verifier, cheque_dir, test_mod
     assert run.status == "interrupted"
     code = cli_main(["batch", str(cheque_dir), "--pattern", PATTERN, "--workers", "0", "--resume", "--no-progress",
                      *_cli_common(test_model, db_url)])
-    assert code == 0
+    assert code == 10  # finished, with the fixture's broken items
     results = load_results(store, run.id)
     files = [p for p in cheque_dir.rglob("*") if p.suffix in (".png", ".jpg")]
     assert sorted(r.key for r in results) == sorted(p.relative_to(cheque_dir).as_posix() for p in files)
@@ -428,3 +429,13 @@ def test_a_batch_row_changed_in_the_database_file_is_found(guarded, cheque_dir, 
     # and `sigverify audit verify` says so (no users yet: the CLI runs as the first-time administrator)
     assert cli_main(["audit", "verify", "--db", db_url]) == 9
     assert "batch item" in capsys.readouterr().out
+
+
+def test_pattern_reads_the_file_name_not_the_folders(verifier, signature_files, tmp_path):
+    from sigverify.core.batch import ID_BEFORE_FIRST_UNDERSCORE, preview_mapping
+
+    day = tmp_path / "scans" / "day_2026-12-02"
+    day.mkdir(parents=True)
+    shutil.copy(signature_files["a2"], day / "C1_g9.png")
+    (preview,) = preview_mapping(verifier.store, tmp_path / "scans", pattern=ID_BEFORE_FIRST_UNDERSCORE)
+    assert (preview.customer_id, preview.known, preview.customer_name) == ("C1", True, "Customer 1")

@@ -9,8 +9,10 @@ import onnx
 import pytest
 from model_factory import build_test_model
 
-from sigverify.core.engine import Engine, ModelError, card_path_for, sha256_file
+from sigverify.core.engine import Engine
+from sigverify.core.model_trust import ModelError, sha256_file
 from sigverify.core.normalize import NormalizationParams
+from sigverify.core.paths import card_path_for
 
 
 def test_metadata_read_back_and_cpu_providers(test_model):

@@ -27,7 +27,7 @@ def model_path(tmp_path_factory) -> Path:
     if SHIPPED.is_file():
         return SHIPPED
     torch = pytest.importorskip("torch")
-    from sigverify.core.model_meta import ModelMetadata
+    from sigverify.core.model_trust import ModelMetadata
     from sigverify.core.normalize import NormalizationParams
     from training.export import export_onnx
     from training.model import build_model

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sigverify.core.extraction import find_signature
+from sigverify.core.paths import datasets_folder
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = Path(os.environ.get("SIGVERIFY_DATASETS", ROOT.parent / "shared" / "datasets"))
+DATASETS = datasets_folder()
 SCANS = DATASETS / "cheques" / "scans"
 ALL_LABELS = json.loads((ROOT / "assets" / "labels" / "real_cheques.json").read_text())
 LABELS = ALL_LABELS["scans"]

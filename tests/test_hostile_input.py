@@ -28,8 +28,9 @@ from PIL import Image
 from test_cli import sigverify
 from test_security_cli import cli
 
-from sigverify.core.engine import card_path_for, sha256_file
 from sigverify.core.imaging import ImageLoadError, load_image
+from sigverify.core.model_trust import sha256_file
+from sigverify.core.paths import card_path_for
 
 TABLES = ("customers", "reference_signatures", "verifications", "audit_log", "users", "settings")
 

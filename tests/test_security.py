@@ -10,7 +10,9 @@ import pytest
 from argon2 import PasswordHasher
 from model_factory import build_test_model
 
-from sigverify.core.engine import Engine, ModelError, card_path_for
+from sigverify.core.engine import Engine
+from sigverify.core.model_trust import ModelError
+from sigverify.core.paths import card_path_for
 from sigverify.core.security import (
     AuditLog,
     AuthenticationError,
@@ -334,7 +336,7 @@ def test_a_role_raised_in_the_database_file_gives_no_login(users, admin, clerk, 
 def test_an_acceptance_typed_into_the_database_lets_no_model_in(tmp_path, store, db_url):
     model = build_test_model(tmp_path / "m.onnx", seed=4)
     card_path_for(model).write_text(json.dumps({"sha256": "0" * 64}), encoding="utf-8")
-    from sigverify.core.engine import sha256_file
+    from sigverify.core.model_trust import sha256_file
 
     forged = json.dumps({sha256_file(model): {"file": str(model), "accepted_by": "alice"}})
     sql(db_url, "INSERT INTO settings (key, value) VALUES ('accepted_models', ?)", forged)

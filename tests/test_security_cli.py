@@ -14,7 +14,7 @@ from model_factory import build_test_model
 from test_cli import sigverify
 
 from sigverify.cli.main import main
-from sigverify.core.engine import card_path_for
+from sigverify.core.paths import card_path_for
 from sigverify.core.security import users as users_module
 
 ADMIN_PW, CLERK_PW = "admin password", "clerk password"
@@ -75,7 +75,7 @@ def test_roles_hold_on_the_command_line(bank, common, signature_files, tmp_path,
     own = build_test_model(tmp_path / "own.onnx", seed=8)
     code, _, err = cli("verify", "C-1", signature_files["a1"], "--db", common[1], "--model", own, *common[4:],
                        env=clerk, monkeypatch=monkeypatch)
-    assert code == 8 and "may not use the model file own.onnx" in err
+    assert code == 8 and "may not use the model file own.onnx" in err and "sigverify model accept" in err
     code, out, _ = cli("verify", "C-1", signature_files["a1"], "--json", *common, env=clerk, monkeypatch=monkeypatch)
     assert code == 0 and json.loads(out)["record_id"] == 1
     for args in (("register", "C-1", signature_files["a2"]), ("thresholds", "--accept", "0.5", "--reject", "0.1"),
@@ -125,7 +125,7 @@ def test_model_accept_and_backup(bank, common, db_url, tmp_path, monkeypatch):
     card_path_for(model).write_text(json.dumps({"sha256": "f" * 64}), encoding="utf-8")
     swapped = ["--db", db_url, "--model", str(model), "--device", "cpu"]
     code, _, err = cli("info", *swapped, env=bank["admin"], monkeypatch=monkeypatch)
-    assert code == 6 and "does not match its card" in err
+    assert code == 6 and "does not match its card" in err and "sigverify model accept" in err
     code, _, err = cli("model", "accept", model, *common, env=bank["clerk"], monkeypatch=monkeypatch)
     assert code == 8
     assert cli("model", "accept", model, "--reason", "retrained", *common, env=bank["admin"],

@@ -13,8 +13,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from fixture_files import write_generic_layout  # noqa: E402
 
-from sigverify.core.engine import sha256_file  # noqa: E402
-from sigverify.core.model_meta import ModelMetadata  # noqa: E402
+from sigverify.core.model_trust import ModelMetadata, sha256_file  # noqa: E402
 from sigverify.core.normalize import NormalizationParams  # noqa: E402
 from sigverify.synth.signatures import make_signature_set  # noqa: E402
 from training.__main__ import main  # noqa: E402

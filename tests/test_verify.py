@@ -7,8 +7,9 @@ from model_factory import build_test_model
 
 from sigverify.core.engine import Engine
 from sigverify.core.imaging import ImageLoadError
+from sigverify.core.pipeline import Decision, NoSignatureError, Thresholds, decide
 from sigverify.core.store import Store, UnknownCustomerError
-from sigverify.core.verify import Decision, NoSignatureError, Thresholds, Verifier, decide
+from sigverify.core.verify import Verifier
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from sigverify.core.paths import datasets_folder
 from sigverify.core.x9 import (
     EBCDIC,
     X9Error,
@@ -24,13 +24,7 @@ from sigverify.core.x9 import (
     write_x9,
 )
 
-
-def _datasets() -> Path:
-    override = os.environ.get("SIGVERIFY_DATASETS")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-X9_DIR = _datasets() / "cheques" / "x9"
+X9_DIR = datasets_folder() / "cheques" / "x9"
 needs_x9 = pytest.mark.skipif(not X9_DIR.is_dir(), reason=f"real X9.37 samples not found at {X9_DIR}")
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sigverify.core.engine import sha256_file
-from sigverify.core.model_meta import ModelMetadata
+from sigverify.core.model_trust import VERIFIER, ModelCard, ModelMetadata
+from sigverify.core.paths import card_path_for
 
 from .config import load_config
 from .data import cached_dataset
@@ -107,29 +107,20 @@ def cmd_export(args: argparse.Namespace) -> int:
         print("PARITY FAILED: onnxruntime and torch disagree")
         return 1
     speed = cpu_latency_ms(out, params.height, params.width)
-    card = {
-        "file": out.name,
-        "sha256": sha256_file(out),
-        "size_bytes": out.stat().st_size,
-        "version": meta.version,
-        "created": meta.created,
-        "architecture": {"name": "SigNetSmall", **cfg["model"], "params": count_params(model),
-                         "macs": count_macs(model, params.height, params.width)},
-        "input": {"name": meta.input_name, "shape": [None, 1, params.height, params.width],
-                  "normalization": params.to_dict()},
-        "output": {"name": meta.output_name, "shape": [None, meta.embedding_size], "l2_normalised": True},
-        "score": "cosine similarity (dot product of embeddings); best over references",
-        "tau_accept": meta.tau_accept,
-        "tau_reject": meta.tau_reject,
-        "threshold_notes": meta.threshold_notes,
-        "training_data": meta.training_data,
-        "config": cfg,
-        "metrics": metrics,
-        "parity": parity.to_dict(),
-        "cpu_speed": speed,
-    }
-    card_path = out.with_name(out.name + ".card.json")
-    card_path.write_text(json.dumps(card, indent=1))
-    print(json.dumps({k: card[k] for k in ("sha256", "size_bytes", "version", "tau_accept", "tau_reject",
+    card = ModelCard.for_file(
+        out, kind=VERIFIER, version=meta.version, created=meta.created, training_data=meta.training_data,
+        metrics=metrics,
+        architecture={"name": "SigNetSmall", **cfg["model"], "params": count_params(model),
+                      "macs": count_macs(model, params.height, params.width)},
+        input={"name": meta.input_name, "shape": [None, 1, params.height, params.width],
+               "normalization": params.to_dict()},
+        output={"name": meta.output_name, "shape": [None, meta.embedding_size], "l2_normalised": True},
+        score="cosine similarity (dot product of embeddings); best over references",
+        tau_accept=meta.tau_accept, tau_reject=meta.tau_reject, threshold_notes=meta.threshold_notes,
+        config=cfg, parity=parity.to_dict(), cpu_speed=speed,
+    )
+    card.write(card_path_for(out))
+    summary = card.to_dict()
+    print(json.dumps({k: summary[k] for k in ("sha256", "size_bytes", "version", "tau_accept", "tau_reject",
                                            "cpu_speed")}, indent=1))
     return 0

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from sigverify.core.normalize import NoInkError, NormalizationParams, normalize_signature
+from sigverify.core.paths import datasets_folder, is_image_file
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 GENUINE_DIRS = ("genuine", "genuines", "real", "org", "original")
 FORGED_DIRS = ("forged", "forgery", "forgeries", "forg", "fake", "skilled")
 
@@ -34,16 +34,13 @@ class Sample:
 
 def datasets_root() -> Path:
     """../shared/datasets beside the repo, or $SIGVERIFY_DATASETS."""
-    env = os.environ.get("SIGVERIFY_DATASETS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+    return datasets_folder()
 
 
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return sorted(p for p in folder.iterdir() if is_image_file(p) and p.is_file())
 
 
 def read_cedar(root: Path, name: str = "cedar") -> list[Sample]:

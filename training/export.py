@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import torch
 
-from sigverify.core.model_meta import METADATA_KEY, ModelMetadata
+from sigverify.core.model_trust import METADATA_KEY, ModelMetadata
 
 OPSET = 17
 

@@ -27,7 +27,7 @@ from ..core.security import (
     guarded_verifier,
     open_store,
 )
-from ..core.store import Store
+from ..core.store import NoStoreError, Store
 
 LOGIN_HELP = ("this database has users: log in with --user NAME (password prompt or --password-file), "
               "or set SIGVERIFY_USER and SIGVERIFY_PASSWORD")
@@ -51,13 +51,20 @@ class CliContext:
     def engine(self) -> Engine:
         # a model that does not match its card loads only if an administrator accepted that exact file
         engine = Engine(getattr(self.args, "model", None), device=getattr(self.args, "device", "auto"),
-                        accepted_sha256=accepted_model_hashes(self.raw_store))
+                        accepted_sha256=self._accepted_model_hashes())
         if engine.check.accepted:
             print(f"note: model {engine.path.name} does not match its card; running it because an "
                   "administrator accepted this exact file", file=sys.stderr)
-        if engine.fallback_message:
+        if engine.fallback_message and getattr(self.args, "runs_model", False):
+            # only where signatures are compared: `thresholds` or `customers` need not hear about CUDA
             print(f"note: {engine.fallback_message}", file=sys.stderr)
         return engine
+
+    def _accepted_model_hashes(self) -> frozenset[str]:
+        try:
+            return accepted_model_hashes(self.raw_store)
+        except NoStoreError:  # no database (evaluate needs none): nothing was accepted; store users still fail
+            return frozenset()
 
     @cached_property
     def raw_store(self) -> Store:

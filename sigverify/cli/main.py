@@ -9,26 +9,39 @@ import pkgutil
 import sys
 
 from .. import __version__
-from ..core.engine import DEVICES, ModelError
+from ..core.engine import DEVICES
 from ..core.imaging import ImageLoadError
+from ..core.model_trust import ModelError, ModelMismatchError
 from ..core.normalize import NoInkError
-from ..core.security import AuthenticationError, PermissionDenied
+from ..core.pipeline import NoSignatureError
+from ..core.security import AuthenticationError, ModelNotAllowed, PermissionDenied
 from ..core.store import StoreError, UnknownCustomerError
-from ..core.verify import NoSignatureError
 from . import commands
 from .context import CliContext
+from .exit_codes import ExitCode
 
 # error type -> exit code; the message itself is the exception's text
-EXIT_CODES: dict[type, int] = {
-    UnknownCustomerError: 3,
-    ImageLoadError: 4,
-    NoSignatureError: 5,
-    NoInkError: 5,
-    ModelError: 6,
-    StoreError: 7,
-    AuthenticationError: 8,  # not logged in, or wrong user name / password
-    PermissionDenied: 8,  # logged in, but the role may not do this
+EXIT_CODES: dict[type, ExitCode] = {
+    UnknownCustomerError: ExitCode.UNKNOWN_CUSTOMER,
+    ImageLoadError: ExitCode.UNREADABLE_IMAGE,
+    NoSignatureError: ExitCode.NO_SIGNATURE,
+    NoInkError: ExitCode.NO_SIGNATURE,
+    ModelError: ExitCode.MODEL,
+    StoreError: ExitCode.DATABASE,
+    AuthenticationError: ExitCode.NOT_ALLOWED,  # not logged in, or wrong user name / password
+    PermissionDenied: ExitCode.NOT_ALLOWED,  # logged in, but the role may not do this
 }
+
+# what a command-line user can do about an error the core words as a fact
+REMEDIES: dict[type, str] = {
+    ModelMismatchError: "an administrator can accept this exact file with `sigverify model accept PATH`",
+    ModelNotAllowed: "an administrator can accept it with `sigverify model accept PATH`, or run without --model",
+}
+
+
+def error_message(exc: BaseException) -> str:
+    remedy = next((text for kind, text in REMEDIES.items() if isinstance(exc, kind)), None)
+    return f"error: {exc}" + (f"\n  {remedy}" if remedy else "")
 
 
 class RefusePasswordArgument(argparse.Action):
@@ -70,19 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
+        return ExitCode.USAGE
     ctx = CliContext(args)
     try:
         return int(args.handler(args, ctx) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except tuple(EXIT_CODES) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_message(exc), file=sys.stderr)
         return EXIT_CODES[next(t for t in EXIT_CODES if isinstance(exc, t))]
     except (KeyError, ValueError, PermissionError) as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 1
+        return ExitCode.BAD_REQUEST
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ONNX model: load and check it, pick providers, embed signatures in batches.
+"""The ONNX networks: load one under the trust rules (model_trust), pick providers, embed signatures.
 
 onnxruntime-gpu lists CUDAExecutionProvider even on a PC without CUDA and silently falls
 back to CPU when the session cannot use it, so the engine reports what the session really
@@ -7,77 +7,19 @@ uses (``session.get_providers()``) and says plainly when CUDA was asked for but 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from .model_meta import METADATA_KEY, ModelMetadata, ModelMetadataError
+from .model_trust import VERIFIER, ModelCheck, ModelError, ModelMetadata, check_model_file, read_verifier_metadata
+from .paths import bundled_model_path
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
-
-
-class ModelError(RuntimeError):
-    """The model file is missing, damaged, not a sigverify model, or not the one its card names."""
-
-
-def default_model_path() -> Path:
-    """The bundled model: models/sigverify.onnx at the project root."""
-    return Path(__file__).resolve().parents[2] / "models" / "sigverify.onnx"
-
-
-def card_path_for(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name + ".card.json")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class ModelCheck:
-    sha256: str
-    card: dict | None  # None: no card beside the model (e.g. a model built by the tests)
-    card_matches: bool | None
-    accepted: bool = False  # does not match its card, but an administrator accepted this exact file
-
-
-def check_model_file(path: Path, accepted: Collection[str] = ()) -> ModelCheck:
-    """Existence and the SHA-256 against the card; raises ModelError on a mismatch.
-
-    ``accepted``: SHA-256 values an administrator accepted (audited) despite a mismatch.
-    """
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
-    digest = sha256_file(path)
-    card_file = card_path_for(path)
-    if not card_file.is_file():
-        return ModelCheck(digest, None, None)
-    try:
-        card = json.loads(card_file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"model card {card_file} cannot be read: {exc}") from exc
-    expected = card.get("sha256")
-    if expected and expected != digest:
-        if digest in accepted:
-            return ModelCheck(digest, card, False, accepted=True)
-        raise ModelError(
-            f"model file {path.name} does not match its card (SHA-256 {digest[:12]}…, card says "
-            f"{str(expected)[:12]}…): the file was changed, truncated or swapped; an administrator "
-            f"can accept it with `sigverify model accept`"
-        )
-    return ModelCheck(digest, card, bool(expected))
 
 
 def _providers_for(device: str) -> list:
@@ -92,16 +34,20 @@ def _providers_for(device: str) -> list:
     return [(CUDA, {"cudnn_conv_algo_search": "HEURISTIC"}), CPU]
 
 
-class Engine:
-    """One loaded model. Thread-safe for ``embed`` (onnxruntime sessions are)."""
+class OnnxModel:
+    """One ONNX network loaded under the trust rules (model_trust) on the providers asked for.
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "auto", warm_up: bool = True,
+    The verifier (``Engine``) and a learned signature finder share it: same checks, same device
+    choice, same plain report of what onnxruntime really uses. ``props``: the file's metadata_props.
+    """
+
+    def __init__(self, model_path: str | Path, kind: str = VERIFIER, device: str = "auto",
                  threads: int | None = None, accepted_sha256: Collection[str] = ()):
         if device not in DEVICES:
             raise ModelError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
-        started = time.perf_counter()
-        self.path = Path(model_path) if model_path else default_model_path()
-        self.check = check_model_file(self.path, accepted_sha256)
+        self.path = Path(model_path)
+        self.kind = kind
+        self.check: ModelCheck = check_model_file(self.path, accepted_sha256, kind=kind)
         self.requested_device = device
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the fallback is reported by us, in words
@@ -116,28 +62,12 @@ class Engine:
             raise ModelError(f"{self.path.name} is not a loadable ONNX model: {exc}") from exc
         finally:
             ort.set_default_logger_severity(2)
-        self.metadata = self._read_metadata()
+        self.props: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.providers: list[str] = list(self.session.get_providers())
         self.cuda_fallback = device in ("auto", "cuda") and CUDA in ort.get_available_providers() \
             and CUDA not in self.providers
         if device == "cuda" and CUDA not in self.providers:
             raise ModelError("CUDA was asked for but could not be used (no NVIDIA GPU or driver?)")
-        if warm_up:
-            self.embed(np.zeros((1, self.metadata.input_height, self.metadata.input_width), np.float32))
-        self.load_seconds = time.perf_counter() - started
-
-    def _read_metadata(self) -> ModelMetadata:
-        props = self.session.get_modelmeta().custom_metadata_map
-        if METADATA_KEY not in props:
-            raise ModelError(f"{self.path.name} has no sigverify metadata: not a sigverify model")
-        try:
-            meta = ModelMetadata.from_json(props[METADATA_KEY])
-        except (ModelMetadataError, ValueError, TypeError) as exc:
-            raise ModelError(f"{self.path.name}: {exc}") from exc
-        inputs = {i.name for i in self.session.get_inputs()}
-        if meta.input_name not in inputs:
-            raise ModelError(f"{self.path.name}: metadata names input {meta.input_name!r}, model has {inputs}")
-        return meta
 
     @property
     def device_label(self) -> str:
@@ -149,6 +79,37 @@ class Engine:
         if self.cuda_fallback:
             return "CUDA is not available on this PC (no NVIDIA GPU, driver or CUDA runtime): running on the CPU"
         return None
+
+
+class Engine:
+    """The verifier network. Thread-safe for ``embed`` (onnxruntime sessions are)."""
+
+    def __init__(self, model_path: str | Path | None = None, device: str = "auto", warm_up: bool = True,
+                 threads: int | None = None, accepted_sha256: Collection[str] = ()):
+        started = time.perf_counter()
+        self.model = OnnxModel(model_path or bundled_model_path(), VERIFIER, device, threads, accepted_sha256)
+        self.path, self.check, self.session = self.model.path, self.model.check, self.model.session
+        self.requested_device, self.providers = device, self.model.providers
+        self.cuda_fallback = self.model.cuda_fallback
+        self.metadata = self._read_metadata()
+        if warm_up:
+            self.embed(np.zeros((1, self.metadata.input_height, self.metadata.input_width), np.float32))
+        self.load_seconds = time.perf_counter() - started
+
+    def _read_metadata(self) -> ModelMetadata:
+        meta = read_verifier_metadata(self.model.props, self.path.name)
+        inputs = {i.name for i in self.session.get_inputs()}
+        if meta.input_name not in inputs:
+            raise ModelError(f"{self.path.name}: metadata names input {meta.input_name!r}, model has {inputs}")
+        return meta
+
+    @property
+    def device_label(self) -> str:
+        return self.model.device_label
+
+    @property
+    def fallback_message(self) -> str | None:
+        return self.model.fallback_message
 
     def embed(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, H, W) float32 normalised signatures -> (N, D) L2-normalised embeddings."""

@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from sqlalchemy import (
     Column,
     Engine,
@@ -39,6 +38,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .paths import default_database_file
 
 SCHEMA_VERSION = 2
 LOCK_RETRIES = 3
@@ -156,6 +157,15 @@ class StoreError(RuntimeError):
     """The database cannot be opened or written; the message says why in words."""
 
 
+class NoStoreError(StoreError):
+    """Opening (not creating) a store where there is none: a mistyped --db must not make a new one."""
+
+    def __init__(self, location: str, url: str, what: str = "there is no sigverify database at"):
+        super().__init__(f"{what} {location}: check --db (or the database chosen in Settings); to create "
+                         "a new, empty database there on purpose, run `sigverify init --db URL`")
+        self.location, self.url = location, url
+
+
 class UnknownCustomerError(KeyError):
     def __str__(self) -> str:
         return f"unknown customer {self.args[0]!r}: no such customer in the reference store"
@@ -176,9 +186,9 @@ def now_iso() -> str:
 
 
 def default_db_url() -> str:
-    folder = Path(platformdirs.user_data_dir("sigverify", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'sigverify.db'}"
+    path = default_database_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 @dataclass(frozen=True)
@@ -230,17 +240,35 @@ def _is_locked(exc: Exception) -> bool:
 
 
 class Store:
-    def __init__(self, url: str | None = None, cipher=None):
+    def __init__(self, url: str | None = None, cipher=None, create: bool = True):
+        """``create=False`` opens only an existing sigverify database (NoStoreError otherwise)."""
         self.url = url or default_db_url()
         self.cipher = cipher or PlainCipher()
         try:
             self.engine: Engine = create_engine(self.url, future=True)
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot open database {self.url!r}: {exc}") from exc
+        if not create:
+            self._require_existing()
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             self._ensure_sqlite_folder()
         self.migrate()
+
+    def _require_existing(self) -> None:
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if database and database != ":memory:" and not Path(database).expanduser().is_file():
+            self.engine.dispose()
+            raise NoStoreError(self.location, self.url)  # checked before connecting: SQLite would create the file
+        try:
+            with self.engine.connect() as conn:
+                exists = inspect(conn).has_table(schema_version.name)
+        except (OperationalError, DBAPIError) as exc:
+            self.engine.dispose()
+            raise self._store_error(exc) from exc
+        if not exists:
+            self.engine.dispose()
+            raise NoStoreError(self.location, self.url, "there is no sigverify database in")
 
     def _ensure_sqlite_folder(self) -> None:
         database = self.engine.url.database

@@ -1,83 +1,35 @@
-"""Register and verify: image -> signature crop -> embedding -> score -> decision.
+"""Register and verify: the Verifier service on the one pipeline (pipeline.prepare, pipeline.score).
 
 The score is the cosine similarity of L2-normalised embeddings; with several references the
 score is the best one, and every reference's score is reported. Decision bands come from the
-model metadata (``tau_accept``, ``tau_reject``) unless an administrator set others in the store.
+model metadata (``tau_accept``, ``tau_reject``, per reference count where the model ships them)
+unless an administrator set others in the store.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
-from enum import Enum
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .engine import Engine
-from .extraction import Extraction, find_signature
-from .imaging import LoadedImage, load_image, printable_name, read_file_bytes
-from .normalize import NoInkError, normalize_signature
+from .pipeline import (
+    Box,
+    Decision,
+    NoSignatureError,
+    PreparedSignature,
+    ReferenceScore,
+    ScoreAdjustment,
+    ScoreResult,
+    Thresholds,
+    prepare,
+    score,
+)
 from .store import NewReference, Store, UnknownCustomerError
 
 THRESHOLDS_SETTING = "thresholds"
-Box = tuple[int, int, int, int]
-
-
-class Decision(str, Enum):
-    MATCH = "match"
-    REFER = "refer"
-    NO_MATCH = "no_match"
-
-    @property
-    def label(self) -> str:
-        return {"match": "Match", "refer": "Refer", "no_match": "No match"}[self.value]
-
-
-class NoSignatureError(ValueError):
-    """Nothing usable as a signature in the image (blank, unsigned cheque, not a signature)."""
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    accept: float
-    reject: float
-    source: str  # "model" or "administrator"
-
-    def to_dict(self) -> dict:
-        return {"accept": self.accept, "reject": self.reject, "source": self.source}
-
-
-def decide(score: float, thresholds: Thresholds) -> Decision:
-    if score >= thresholds.accept:
-        return Decision.MATCH
-    if score < thresholds.reject:
-        return Decision.NO_MATCH
-    return Decision.REFER
-
-
-@dataclass(frozen=True)
-class PreparedSignature:
-    """One input image made ready for the model."""
-
-    file_name: str
-    file_bytes: bytes
-    sha256: str
-    image: LoadedImage
-    extraction: Extraction
-    normalized: np.ndarray  # float32 (H, W)
-
-    @property
-    def box(self) -> Box | None:
-        return self.extraction.box if self.extraction.is_cheque else None
-
-
-@dataclass(frozen=True)
-class ReferenceScore:
-    reference_id: int
-    score: float
 
 
 @dataclass(frozen=True)
@@ -94,6 +46,7 @@ class VerificationResult:
     file_sha256: str
     record_id: int | None = None
     prepared: PreparedSignature | None = field(default=None, repr=False, compare=False)
+    raw_score: float | None = None  # the best cosine, when a score adjustment made ``score`` differ
 
     @property
     def best_reference_id(self) -> int:
@@ -129,43 +82,6 @@ def png_bytes(normalized: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def _read(source: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
-    label = printable_name(name or ("<bytes>" if isinstance(source, bytes | bytearray) else str(source)))
-    return read_file_bytes(source, label), label
-
-
-def crop_box(gray: np.ndarray, box: Box) -> np.ndarray:
-    x1, y1, x2, y2 = box
-    h, w = gray.shape
-    x1, x2 = max(0, min(x1, w)), max(0, min(x2, w))
-    y1, y2 = max(0, min(y1, h)), max(0, min(y2, h))
-    if x2 - x1 < 4 or y2 - y1 < 4:
-        raise NoSignatureError("the signature box is too small")
-    return gray[y1:y2, x1:x2]
-
-
-def prepare(engine_or_params, source: str | Path | bytes, name: str | None = None,
-            box: Box | None = None) -> PreparedSignature:
-    """Load, find the signature (or use the clerk's ``box``), normalise. Raises on bad input."""
-    params = engine_or_params.metadata.normalization if isinstance(engine_or_params, Engine) \
-        else engine_or_params
-    data, label = _read(source, name)
-    image = load_image(data, name=label)
-    if box is not None:
-        crop = crop_box(image.gray, box)
-        extraction = Extraction(found=True, is_cheque=True, box=tuple(int(v) for v in box),
-                                confidence=1.0, crop=crop, reason="box set by the user")
-    else:
-        extraction = find_signature(image.gray, image.dpi)
-        if not extraction.found or extraction.crop is None:
-            raise NoSignatureError(f"{label}: no signature found ({extraction.reason or 'nothing signature-like'})")
-    try:
-        normalized = normalize_signature(extraction.crop, params)
-    except NoInkError as exc:
-        raise NoSignatureError(f"{label}: {exc}") from exc
-    return PreparedSignature(label, data, hashlib.sha256(data).hexdigest(), image, extraction, normalized)
-
-
 def reference_matrix(store: Store, customer_id: str) -> tuple[list[int], np.ndarray]:
     """(reference ids, embeddings as rows) of the customer's active references; raises
     UnknownCustomerError or NoSignatureError (no reference registered) with the reason."""
@@ -180,11 +96,12 @@ def reference_matrix(store: Store, customer_id: str) -> tuple[list[int], np.ndar
 class Verifier:
     """The one service the CLI, the GUI and batch call."""
 
-    def __init__(self, engine: Engine, store: Store, audit=None):
+    def __init__(self, engine: Engine, store: Store, audit=None, adjust: ScoreAdjustment | None = None):
         self.engine = engine
         self.store = store
         # audit(conn, user, action, details) writes a chained record inside the caller's transaction
         self.audit = audit
+        self.adjust = adjust  # pipeline.ScoreAdjustment: None scores by raw cosine
 
     @property
     def model_version(self) -> str:
@@ -192,10 +109,17 @@ class Verifier:
 
     def thresholds(self) -> Thresholds:
         override = self.store.get_setting(THRESHOLDS_SETTING)
-        if override:
-            return Thresholds(float(override["accept"]), float(override["reject"]), "administrator")
+        # a calibration's thresholds hold for the model whose scores it measured, not its successor
+        made_for = (override or {}).get("calibration", {}).get("model_version", self.model_version)
+        if override and made_for == self.model_version:
+            # a calibration may set thresholds per reference count K (core.calibration_history)
+            by_k = tuple(sorted((int(k), float(v["accept"]), float(v["reject"]))
+                                for k, v in (override.get("by_references") or {}).items()))
+            return Thresholds(float(override["accept"]), float(override["reject"]), "administrator", by_k)
         meta = self.engine.metadata
-        return Thresholds(meta.tau_accept, meta.tau_reject, "model")
+        by_k = tuple(sorted((int(k), float(v["tau_accept"]), float(v["tau_reject"]))
+                            for k, v in meta.thresholds_by_references.items()))
+        return Thresholds(meta.tau_accept, meta.tau_reject, "model", by_k)
 
     def set_thresholds(self, accept: float | None, reject: float | None, user: str | None) -> Thresholds:
         """Administrator override; ``None`` for both goes back to the model's thresholds."""
@@ -218,7 +142,7 @@ class Verifier:
             self.audit(conn, user, action, details)
 
     def prepare(self, source, name: str | None = None, box: Box | None = None) -> PreparedSignature:
-        return prepare(self.engine, source, name, box)
+        return prepare(source, self.engine.metadata.normalization, name=name, box=box)
 
     def register(self, customer_id: str, sources: list, name: str | None = None,
                  user: str | None = None) -> RegistrationResult:
@@ -246,11 +170,9 @@ class Verifier:
             conn, user, "remove_reference", {"customer_id": customer_id, "reference_id": reference_id,
                                              "reason": reason}))
 
-    def score(self, customer_id: str, embedding: np.ndarray) -> tuple[float, list[ReferenceScore]]:
+    def score(self, customer_id: str, embedding: np.ndarray) -> ScoreResult:
         ids, matrix = reference_matrix(self.store, customer_id)
-        scores = matrix @ np.asarray(embedding, np.float32)
-        per_ref = [ReferenceScore(i, float(s)) for i, s in zip(ids, scores, strict=True)]
-        return float(scores.max()), per_ref
+        return score(embedding, matrix, ids, self.thresholds(), self.adjust)
 
     def verify(self, customer_id: str, source, name: str | None = None, box: Box | None = None,
                user: str | None = None, record: bool = True) -> VerificationResult:
@@ -262,11 +184,11 @@ class Verifier:
 
     def verify_embedding(self, customer_id: str, prepared: PreparedSignature, embedding: np.ndarray,
                          user: str | None = None, record: bool = True) -> VerificationResult:
-        score, per_ref = self.score(customer_id, embedding)
-        thresholds = self.thresholds()
-        result = VerificationResult(customer_id, score, decide(score, thresholds), thresholds, per_ref,
-                                    self.model_version, list(self.engine.providers), prepared.box,
-                                    prepared.file_name, prepared.sha256, prepared=prepared)
+        scored = self.score(customer_id, embedding)
+        result = VerificationResult(customer_id, scored.score, scored.decision, scored.thresholds,
+                                    scored.reference_scores, self.model_version, list(self.engine.providers),
+                                    prepared.box, prepared.file_name, prepared.sha256, prepared=prepared,
+                                    raw_score=scored.raw_score if scored.raw_score != scored.score else None)
         if not record:
             return result
         record_id = self.store.record_verification(self._record_values(result, user), on_commit=lambda conn, rid:

@@ -13,8 +13,8 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from .. import __version__
-from ..core.security import AuditLog, User
-from ..core.store import StoreError
+from ..core.security import AuditLog, User, open_store
+from ..core.store import NoStoreError, StoreError
 from .context import AppContext, LaunchOptions, log_file, settings_file
 from .dialogs.login import LoginDialog
 from .garbage import GuiThreadGarbageCollector
@@ -159,6 +159,17 @@ class Session(QObject):
             self.ended.emit()
 
 
+def offer_new_database(missing: NoStoreError) -> bool:
+    """A database chosen with --db or in Settings is not there: create one only if the user says so."""
+    log.warning("no database at %s", missing.location)
+    answer = QMessageBox.question(
+        None, "No database there",
+        f"There is no sigverify database at\n{missing.location}\n\nIf the path is mistyped, choose No and "
+        "start sigverify with the right --db. Create a new, empty database there?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def run(options: LaunchOptions, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("sigverify")
@@ -172,7 +183,13 @@ def run(options: LaunchOptions, argv: list[str] | None = None) -> int:
     log.info("sigverify %s GUI starting (log %s)", __version__, log_path)
     session = Session(options)
     try:
-        session.start(options.user or "")
+        try:
+            session.start(options.user or "")
+        except NoStoreError as missing:
+            if not offer_new_database(missing):
+                return 7
+            open_store(missing.url, create=True).engine.dispose()
+            session.start(options.user or "")
     except StoreError as exc:
         log.error("cannot open the database: %s", exc)
         QMessageBox.critical(None, "Database problem", f"{exc}\n\nThe details are in {log_path}.")

@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from ..core.engine import Engine
+from ..core.paths import user_config_folder, user_data_folder
 from ..core.security import (
     AuditLog,
     GuardedVerifier,
@@ -29,17 +29,12 @@ from .workers import TaskHandle, TaskRunner
 log = logging.getLogger(__name__)
 
 
-def data_folder() -> Path:
-    """The user's sigverify data folder (database, logs, exports)."""
-    return Path(platformdirs.user_data_dir("sigverify", appauthor=False))
-
-
 def log_file() -> Path:
-    return data_folder() / "logs" / "sigverify-gui.log"
+    return user_data_folder() / "logs" / "sigverify-gui.log"
 
 
 def settings_file() -> Path:
-    return Path(platformdirs.user_config_dir("sigverify", appauthor=False)) / "gui.ini"
+    return user_config_folder() / "gui.ini"
 
 
 @dataclass(frozen=True)
@@ -65,8 +60,9 @@ class AppContext(QObject):
         self.runner = runner
         self.settings = settings
         self.options = options or LaunchOptions()
-        # encrypted reference data, key checked: the same way the CLI opens it
-        self.store = open_store(self.db_url)
+        # encrypted reference data, key checked: the same way the CLI opens it. Only the first start
+        # creates the default database; a chosen one that is not there is an error (NoStoreError)
+        self.store = open_store(self.db_url, create=self.db_url is None)
         self.users = UserService(self.store)
         self.user: User | None = None
         self.engine: Engine | None = None

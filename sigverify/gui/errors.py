@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ..core.engine import ModelError
 from ..core.imaging import ImageLoadError
+from ..core.model_trust import ModelError, ModelMismatchError
 from ..core.normalize import NoInkError
+from ..core.pipeline import NoSignatureError
+from ..core.security import ModelNotAllowed, PermissionDenied
 from ..core.store import StoreError, UnknownCustomerError
-from ..core.verify import NoSignatureError
 from .context import log_file
 
 log = logging.getLogger("sigverify.gui")
@@ -30,13 +31,10 @@ class Explanation:
     hint: str = ""
 
 
-def _permission_denied_types() -> tuple[type, ...]:
-    # security.py arrives from another engineer; until then PermissionError covers the idea
-    try:
-        from ..core.security import PermissionDenied  # type: ignore[attr-defined]
-    except ImportError:
-        return (PermissionError,)
-    return (PermissionDenied, PermissionError)
+def looks_blank(exc: BaseException) -> bool:
+    """No ink at all (a blank page), as opposed to ink where no signature was found."""
+    chain = [exc, exc.__cause__]
+    return any(isinstance(e, NoInkError) for e in chain) or "looks blank" in str(exc)
 
 
 def explain(exc: BaseException) -> Explanation:
@@ -49,14 +47,23 @@ def explain(exc: BaseException) -> Explanation:
         return Explanation("File cannot be read", message,
                            "Scan the cheque again, or choose a PNG, JPEG or TIFF file.")
     if isinstance(exc, NoSignatureError | NoInkError):
+        if looks_blank(exc):
+            return Explanation("No signature found", message,
+                               "The image looks blank: check that the signed side was scanned, and scan it again.")
         return Explanation("No signature found", message,
-                           "Drag the signature box over the signature, or use a clearer scan.")
+                           "On a cheque, drag on the image to draw a box around the signature; or use a clearer scan.")
+    if isinstance(exc, ModelMismatchError):
+        return Explanation("Model not available", message,
+                           "An administrator can accept this exact file in Settings, or choose the bundled model.")
+    if isinstance(exc, ModelNotAllowed):
+        return Explanation("Not allowed", message,
+                           "Ask an administrator to accept this model file in Settings, or use the bundled model.")
     if isinstance(exc, ModelError):
         return Explanation("Model not available", message,
                            "Choose the model file in Settings, or ask IT to reinstall sigverify.")
     if isinstance(exc, StoreError):
         return Explanation("Database problem", message, "Try again; if it persists, tell IT.")
-    if isinstance(exc, _permission_denied_types()):
+    if isinstance(exc, PermissionDenied | PermissionError):
         return Explanation("Not allowed", message or "Your role does not allow this.",
                            "Ask an administrator.")
     if isinstance(exc, ValueError | KeyError):

@@ -15,13 +15,13 @@ positions and sizes are jittered per cheque so that no fixed coordinates can be 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from sigverify.core.paths import datasets_folder
 from sigverify.synth import cheque_families
 from sigverify.synth.signatures import SyntheticWriter
 
@@ -421,8 +421,7 @@ _CEDAR_CACHE: dict[str, list[Path]] = {}
 
 def default_datasets_dir() -> Path | None:
     """``$SIGVERIFY_DATASETS`` or ``../shared/datasets`` beside the repository, if it exists."""
-    env = os.environ.get("SIGVERIFY_DATASETS")
-    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+    path = datasets_folder()
     return path if path.is_dir() else None
 
 

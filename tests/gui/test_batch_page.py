@@ -35,13 +35,13 @@ def test_batch_folder_runs_and_orders_for_review(qtbot, registered, window, sign
     assert page.outcome is not None and not page.outcome.summary.interrupted
     assert page.model.rowCount() == 4
     assert page.progress.value() == 4 and "4 of 4" in page.progress.format()
-    # review order: whatever needs a person first, matches last
+    # review order: whatever needs a person first (could-not-be-verified above refer), matches last
     kinds = [page.proxy.index(r, 4).data() for r in range(page.proxy.rowCount())]
-    rank = {"No match": 0, "Refer": 1, "Error": 2, "Match": 3}
+    rank = {"No match": 0, "Not verified": 1, "Refer": 2, "Match": 3}
     ranks = [rank[next(word for word in rank if kind.endswith(word))] for kind in kinds]
     assert ranks == sorted(ranks), kinds
     assert page.model.thumbnails  # crops shown beside verified items
-    page.filter_kind.setCurrentText("Errors")
+    page.filter_kind.setCurrentText("Could not be verified")
     assert page.proxy.rowCount() == 2  # blank page, unknown customer
     page.filter_kind.setCurrentText("All items")
     page.filter_text.setText("unknown")
@@ -101,10 +101,60 @@ def test_batch_x9_file_maps_by_account(qtbot, registered, window, datasets):
         pytest.skip(f"{x9} not present")
     page = window.pages["batch"]
     drop_files(page.drop_zone, [x9])
-    assert page.use_accounts.isChecked()  # an X9 file carries each cheque's account
+    assert page.mapping_choice() == "accounts"  # an X9 file carries each cheque's account
     page.workers.setValue(0)
     page.start_button.click()
     wait_idle(qtbot, window, timeout=30_000)
     assert page.outcome is not None and page.outcome.summary.kind == "x9"
     assert page.model.rowCount() >= 1
     assert all(r.error and "account" in r.error for r in page.model.results)  # nobody holds that account
+
+
+def test_errors_sort_above_refer_and_thumbnails_show_the_whole_signature(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPixmap
+
+    from sigverify.core.batch import ItemResult
+
+    page = window.pages["batch"]
+    rows = [ItemResult(f"{kind}.png", f"{kind}.png", "C001", score, decision, None, None, error, {})
+            for kind, score, decision, error in (("match", 0.95, "match", None), ("refer", 0.5, "refer", None),
+                                                 ("blank", None, None, "no ink on the image"),
+                                                 ("nomatch", 0.1, "no_match", None))]
+    wide = QPixmap(320, 60)  # a long signature, as the batch keeps its crops
+    wide.fill(Qt.GlobalColor.black)
+    page.model.set_results(rows, {"refer.png": wide})
+    page.table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
+    order = [page.proxy.index(r, 1).data() for r in range(page.proxy.rowCount())]
+    assert order == ["nomatch.png", "blank.png", "refer.png", "match.png"]
+    refer_row = order.index("refer.png")
+    shown = page.proxy.index(refer_row, 0).data(Qt.ItemDataRole.DecorationRole)
+    cell = page.table.visualRect(page.proxy.index(refer_row, 0))
+    assert shown.width() <= cell.width() and shown.height() <= cell.height()  # nothing clipped
+    assert abs(shown.width() / shown.height() - 320 / 60) < 0.1  # the whole signature, not squashed
+
+
+def test_customer_choice_in_words_uses_the_file_name_and_previews_before_the_run(qtbot, registered, window,
+                                                                                 signature_files, tmp_path):
+    page = window.pages["batch"]
+    window.show_page("batch")
+    day = tmp_path / "scans" / "day_2026-12-02"
+    day.mkdir(parents=True)
+    shutil.copy(signature_files["a2"], day / f"{CUSTOMER}_g9.png")
+    assert page.mapping.currentText() == "Customer ID before the first _ in the file name"
+    assert not page.pattern.isVisibleTo(page)  # the regular expression is the advanced choice only
+    page.set_source(str(tmp_path / "scans"))
+    wait_idle(qtbot, window)
+    assert f"{CUSTOMER}_g9.png  →  {CUSTOMER} (Alice Example)" in page.preview.text()
+    assert "day" not in page.preview.text().split("→")[1]
+    assert page.outcome is None  # a preview, not a run
+    page.workers.setValue(0)
+    page.start_button.click()
+    wait_idle(qtbot, window, timeout=30_000)
+    assert [r.customer_id for r in page.outcome.results] == [CUSTOMER]
+    page.set_mapping("pattern")
+    assert page.pattern.isVisibleTo(page)
+    page.pattern.setText("(?P<customer>no group close")
+    page.refresh_preview()
+    wait_idle(qtbot, window)
+    assert "not a valid regular expression" in page.preview.text()

@@ -10,7 +10,7 @@ import pytest
 from gui_helpers import wait_idle
 from PySide6.QtCore import QPoint, Qt
 
-from sigverify.core.engine import sha256_file
+from sigverify.core.model_trust import sha256_file
 from sigverify.core.security import AuditLog, Role, UserService, accepted_models, open_store
 
 

@@ -113,3 +113,19 @@ def test_admin_who_disables_own_account_is_logged_out(qtbot, session, admin, db_
     actions = [(r.action, r.user) for r in AuditLog(open_store(db_url)).records(
         actions=("disable_user", "logout"))]
     assert actions == [("disable_user", "admin"), ("logout", "admin")]
+
+
+def test_first_start_creates_the_default_database_but_a_mistyped_one_is_refused(qtbot, gui_settings, tmp_path,
+                                                                               test_model, isolated_home):
+    from sigverify.core.store import NoStoreError
+
+    missing = tmp_path / "typo" / "bank.db"
+    refused = Session(LaunchOptions(db=f"sqlite:///{missing}", model=str(test_model), device="cpu"), gui_settings)
+    with pytest.raises(NoStoreError, match="typo/bank.db"):
+        refused.start()
+    assert not missing.parent.exists()
+
+    first = Session(LaunchOptions(model=str(test_model), device="cpu"), gui_settings)
+    dialog = first.start()
+    assert list(isolated_home.rglob("sigverify.db"))  # the first start made the default database
+    dialog.reject()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sigverify.core.engine import default_model_path
+from sigverify.core.paths import bundled_model_path
 from sigverify.gui.pages.settings_page import _metrics_text
 
 
@@ -21,6 +21,6 @@ def test_plain_figures_and_odd_values_never_raise():
 
 
 def test_the_shipped_card_renders():
-    card = default_model_path().with_name("sigverify.onnx.card.json")
+    card = bundled_model_path().with_name("sigverify.onnx.card.json")
     if card.is_file():
         assert "EER" in _metrics_text(json.loads(card.read_text())["metrics"])

@@ -30,7 +30,7 @@ def test_drop_then_verify_match(qtbot, registered, window, signature_files, db_u
     assert result is not None and result.customer_id == CUSTOMER
     assert page.banner.decision == result.decision.value
     assert result.decision.label in page.banner.text()
-    assert page.gauge.score == result.score
+    assert page.gauge.score == result.score and 0 <= page.gauge.shown_score <= 100
     assert len(page.signatures.tiles) == 3  # the cheque's signature + two references
     assert result.record_id is not None
     assert window.errors.last is None
@@ -222,3 +222,34 @@ def test_drop_image_data(qtbot, window, signature_files):
                                                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
     wait_idle(qtbot, window)
     assert page.file_label.text() == "dropped image" and page.outcome.prepared is not None
+
+
+def test_full_name_and_enter_verifies_that_customer(qtbot, registered, window, signature_files):
+    page = window.pages["verify"]
+    wait_idle(qtbot, window)
+    drop_files(page.drop_zone, [signature_files["a2"]])
+    wait_idle(qtbot, window)
+    page.customer.setFocus()
+    qtbot.keyClicks(page.customer, "alice example")  # as typed, not picked from the list
+    qtbot.keyClick(page.customer, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    assert window.errors.last is None, window.errors.last
+    assert page.outcome.result is not None and page.outcome.result.customer_id == CUSTOMER
+    assert page.customer.text() == CUSTOMER and "Alice Example" in page.customer_info.text()
+
+
+def test_ambiguous_name_says_which_customers_fit(qtbot, registered, window, signature_files, db_url):
+    open_store(db_url).add_customer("C003", name="Alice Other")
+    page = window.pages["verify"]
+    page.refresh_customers()
+    wait_idle(qtbot, window)
+    drop_files(page.drop_zone, [signature_files["a2"]])
+    wait_idle(qtbot, window)
+    page.customer.setFocus()
+    qtbot.keyClicks(page.customer, "Alice")
+    assert "fits 2 customers" in page.customer_info.text()
+    qtbot.keyClick(page.customer, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    shown = window.errors.last
+    assert shown is not None and "C001 (Alice Example)" in shown.text and "C003 (Alice Other)" in shown.text
+    assert page.outcome.result is None  # nobody was verified on a guess

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ...core.security import Permission, require, table_problems
+from ..exit_codes import ExitCode
 
-BROKEN_CHAIN_EXIT = 9
+BROKEN_CHAIN_EXIT = ExitCode.AUDIT_BROKEN
 
 
 def add_parser(subparsers, common) -> None:

@@ -22,6 +22,7 @@ from ...core.batch import (
     write_html,
     write_json,
 )
+from ..exit_codes import batch_exit_code
 
 MAX_ERRORS_SHOWN = 20
 
@@ -35,7 +36,7 @@ def add_parser(subparsers, common) -> None:
     p.add_argument("source", type=Path, help="a folder of images, or an X9.37 file")
     p.add_argument("--manifest", type=Path, metavar="CSV", help="file,customer_id rows")
     p.add_argument("--pattern", metavar="REGEX",
-                   help=r"regular expression on the file's path with a group (?P<customer>...), "
+                   help=r"regular expression on the file name (not its folders) with a group (?P<customer>...), "
                         r"e.g. '(?P<customer>C\d+)_'")
     p.add_argument("--out", type=Path, metavar="REPORT.csv", help="CSV report, one row per item")
     p.add_argument("--html", type=Path, metavar="REPORT.html", help="HTML report with crops beside references")
@@ -51,7 +52,7 @@ def add_parser(subparsers, common) -> None:
                    help="run on a Ray cluster (ray://HOST:10001, auto, or 'local' to start one here); needs the "
                         "'cluster' extra, and SOURCE on storage every node can read")
     p.add_argument("--ray-actors", type=int, metavar="N", help="embedding actors on Ray (default: one per GPU)")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, runs_model=True)  # the CPU/CUDA note belongs here (and in info)
 
 
 def _resume(value: str | None) -> bool | int:
@@ -95,7 +96,7 @@ def run(args, ctx) -> int:
     results = load_results(ctx.store, summary.run_id)
     _write_reports(args, ctx, summary, results)
     _print_summary(ctx, summary, results, args.ray)
-    return 130 if summary.interrupted else 0
+    return batch_exit_code(len(results), sum(1 for r in results if r.error), summary.interrupted)
 
 
 def _write_reports(args, ctx, summary: BatchSummary, results: list[ItemResult]) -> None:

@@ -17,20 +17,20 @@ from pathlib import Path
 import numpy as np
 
 from ...core import metrics
-from ...core.verify import prepare
+from ...core.paths import is_image_file
+from ...core.pipeline import prepare
 
 GENUINE = {"genuine", "genuines", "real", "org", "original"}
 FORGED = {"forged", "forgery", "forgeries", "forg", "fake", "skilled"}
-SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
 
 
 def add_parser(subparsers, common) -> None:
     p = subparsers.add_parser("evaluate", parents=[common],
-                              help="EER / FRR@FAR1% / AUC on a folder ROOT/<writer>/genuine|forged")
+                              help="EER / FRR@FAR1%% / AUC on a folder ROOT/<writer>/genuine|forged")
     p.add_argument("root", help="folder with one subfolder per writer, each with genuine/ and forged/")
     p.add_argument("--references", type=int, default=1, metavar="K", help="genuine references per writer")
     p.add_argument("--seed", type=int, default=0, help="which references are drawn (default 0)")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, runs_model=True)  # the CPU/CUDA note belongs here (and in info)
 
 
 def read_folder(root: Path) -> list[tuple[Path, str, bool]]:
@@ -44,7 +44,7 @@ def read_folder(root: Path) -> list[tuple[Path, str, bool]]:
             if kind not in GENUINE | FORGED:
                 continue
             for f in sorted(sub.iterdir()):
-                if f.is_file() and f.suffix.lower() in SUFFIXES:
+                if f.is_file() and is_image_file(f):
                     items.append((f, writer.name, kind in GENUINE))
     if not items:
         raise ValueError(f"{root}: no ROOT/<writer>/genuine|forged/<image> files found")
@@ -63,7 +63,7 @@ def run(args, ctx) -> int:
     normalized, writers, genuine, skipped = [], [], [], []
     for path, writer, is_gen in items:
         try:
-            normalized.append(prepare(engine, path).normalized)
+            normalized.append(prepare(path, engine.metadata.normalization).normalized)
         except Exception as exc:  # a bad file is counted and reported, not fatal for the evaluation
             skipped.append(f"{path}: {exc}")
             continue

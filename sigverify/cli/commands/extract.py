@@ -8,6 +8,7 @@ import cv2
 
 from ...core.extraction import find_signature
 from ...core.imaging import ImageLoadError, load_image
+from ..exit_codes import ExitCode
 
 
 def add_parser(subparsers, common) -> None:
@@ -18,7 +19,7 @@ def add_parser(subparsers, common) -> None:
 
 
 def run(args, ctx) -> int:
-    failures = 0
+    failures = unsigned = 0
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     for name in args.images:
@@ -40,4 +41,8 @@ def run(args, ctx) -> int:
         text = (f"{name}: signature at {data['box']} (confidence {found.confidence:.2f})" if found.found
                 else f"{name}: no signature found ({found.reason})")
         ctx.emit(data, text)
-    return 4 if failures else 0
+        unsigned += not found.found
+    # the worst outcome decides: unreadable, then no signature (README, exit codes)
+    if failures:
+        return ExitCode.UNREADABLE_IMAGE
+    return ExitCode.NO_SIGNATURE if unsigned else ExitCode.OK

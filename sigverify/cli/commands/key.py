@@ -35,7 +35,7 @@ def run(args, ctx) -> int:
         ctx.emit({"path": str(path)}, f"key written to {path}: keep it apart from the backups, like a safe's key")
         return 0
     key = key_from_file(args.path)
-    store = Store(getattr(args, "db", None), cipher=AesGcmCipher(key, f"the key file {args.path}"))
+    store = Store(getattr(args, "db", None), cipher=AesGcmCipher(key, f"the key file {args.path}"), create=False)
     check_store_key(store)  # refuses a key that does not open this database
     ctx.use_store(store)  # log in against the database this key opens
     user = require(ctx.current_user, Permission.BACKUP)

@@ -20,6 +20,7 @@ from ``sigverify.core.batch``); the modules' other names may change.
 
 from __future__ import annotations
 
+from ..paths import IMAGE_SUFFIXES
 from .common import (
     REVIEW_ORDER,
     STAGES,
@@ -30,7 +31,14 @@ from .common import (
     ItemResult,
     default_workers,
 )
-from .mapping import CustomerResolver, normalize_account, read_manifest
+from .mapping import (
+    ID_BEFORE_FIRST_UNDERSCORE,
+    CustomerResolver,
+    MappingPreview,
+    normalize_account,
+    preview_mapping,
+    read_manifest,
+)
 from .pipeline import BatchRunner, run_batch
 from .ray_backend import RayEmbedder
 from .reports import (
@@ -44,14 +52,14 @@ from .reports import (
     write_json,
 )
 from .runs import find_run
-from .sources import IMAGE_SUFFIXES, BatchItem, FolderSource, X9Source, open_source
+from .sources import BatchItem, FolderSource, X9Source, open_source
 from .worker import Prepared, prepare_item
 
 __all__ = [
-    "IMAGE_SUFFIXES", "REPORT_COLUMNS", "REVIEW_ORDER", "STAGES",
+    "ID_BEFORE_FIRST_UNDERSCORE", "IMAGE_SUFFIXES", "REPORT_COLUMNS", "REVIEW_ORDER", "STAGES",
     "BatchError", "BatchItem", "BatchOptions", "BatchProgress", "BatchRunner", "BatchSummary", "CustomerResolver",
-    "FolderSource", "ItemResult", "Prepared", "RayEmbedder", "X9Source",
+    "FolderSource", "ItemResult", "MappingPreview", "Prepared", "RayEmbedder", "X9Source",
     "crop_thumbnails", "default_workers", "find_run", "load_results", "normalize_account", "open_source",
-    "prepare_item", "read_manifest", "report_summary", "review_order", "run_batch", "write_csv", "write_html",
-    "write_json",
+    "prepare_item", "preview_mapping", "read_manifest", "report_summary", "review_order", "run_batch", "write_csv",
+    "write_html", "write_json",
 ]

@@ -6,12 +6,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..verify import Decision
+from ..pipeline import Decision
 
 STAGES = ("read", "decode", "extraction", "normalisation", "inference", "database")
 WORKER_STAGES = ("decode", "extraction", "normalisation")
 # decision order for people: what needs a look first
-REVIEW_ORDER = {Decision.NO_MATCH.value: 0, Decision.REFER.value: 1, None: 2, Decision.MATCH.value: 3}
+# what needs a person first: no match, then items that could not be verified at all (None: unreadable,
+# blank, unknown customer; checked by hand), then refer; matches last
+REVIEW_ORDER = {Decision.NO_MATCH.value: 0, None: 1, Decision.REFER.value: 2, Decision.MATCH.value: 3}
 
 Box = tuple[int, int, int, int]
 

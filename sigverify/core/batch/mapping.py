@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..store import Store
 from .common import BatchError
-from .sources import BatchItem
+from .sources import BatchItem, open_source
+
+# the plain choice offered to operators: "C-1001_front.png" is customer C-1001
+ID_BEFORE_FIRST_UNDERSCORE = r"^(?P<customer>[^_]+)_"
 
 
 def normalize_account(account: str) -> str:
@@ -72,7 +77,8 @@ class CustomerResolver:
             if Path(item.key).name in self.by_name and item.x9 is None:
                 return self.by_name[Path(item.key).name], "manifest"
         if self.pattern is not None:
-            match = self.pattern.search(item.key)
+            # the file's name only: folder names ("day_2026-12-02/...") are no customer
+            match = self.pattern.search(Path(item.key).name)
             if match and match.group("customer"):
                 return match.group("customer"), "pattern"
         if item.x9 is not None and item.x9.get("account"):
@@ -92,3 +98,27 @@ class CustomerResolver:
             keys += [str(item.x9.get("sequence", "")), str(item.x9.get("index", "")), item.label]
         return [key for key in keys if key]
 
+
+
+@dataclass(frozen=True)
+class MappingPreview:
+    """One item and the customer the chosen mapping gives it, shown before a run starts."""
+
+    label: str
+    customer_id: str | None
+    customer_name: str | None
+    known: bool  # the customer exists in the store
+    how: str  # "manifest", "pattern", "account", or why no customer was found
+
+
+def preview_mapping(store: Store, source: str | Path, manifest: Path | None = None, pattern: str | None = None,
+                    limit: int = 5) -> list[MappingPreview]:
+    """The first ``limit`` items of ``source`` and their customers, without reading any image."""
+    resolver = CustomerResolver(store, manifest, pattern)
+    previews = []
+    for item in itertools.islice(open_source(source).items(), limit):
+        customer_id, how = resolver.resolve(item)
+        customer = store.get_customer(customer_id) if customer_id else None
+        previews.append(MappingPreview(item.label, customer_id, customer.name if customer else None,
+                                       customer is not None, how))
+    return previews

@@ -18,7 +18,8 @@ from concurrent.futures.process import BrokenProcessPool
 from sqlalchemy import Connection
 
 from ..normalize import NormalizationParams
-from ..verify import Thresholds, Verifier
+from ..pipeline import Thresholds
+from ..verify import Verifier
 from . import ray_backend
 from .common import (
     STAGES,
@@ -76,6 +77,10 @@ class BatchRunner:
         if options.ray_address and importlib.util.find_spec("ray") is None:
             raise BatchError("--ray needs Ray: install the 'cluster' extra (pip install 'sigverify[cluster]')")
         self.source = open_source(options.source)
+        if self.source.kind == "folder" and not (options.manifest or options.pattern):
+            # refused before the run: otherwise every item would end as "no customer for this item"
+            raise BatchError(f"{options.source} is a folder: say whose each file is, with a manifest "
+                             "(--manifest) or a file-name pattern (--pattern); only X9 files carry account numbers")
         self.resolver = CustomerResolver(self.store, options.manifest, options.pattern)
         self.references = References(self.store)
         self.thresholds: Thresholds = verifier.thresholds()

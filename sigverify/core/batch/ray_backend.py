@@ -63,7 +63,8 @@ class RayEmbedder:
     """Ray actor: one Engine per actor (per GPU), embedding whole batches of rows."""
 
     def __init__(self, model_path: str, device: str, sha256: str) -> None:
-        from ..engine import Engine, ModelError
+        from ..engine import Engine
+        from ..model_trust import ModelError
 
         self.engine = Engine(model_path, device=device, accepted_sha256=[sha256])
         if self.engine.check.sha256 != sha256:

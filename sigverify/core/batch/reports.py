@@ -36,9 +36,9 @@ def load_results(store: Store, run_id: int) -> list[ItemResult]:
 
 
 def review_order(results: list[ItemResult]) -> list[ItemResult]:
-    """No match first, then refer, then errors, then match; lowest scores first within each."""
-    return sorted(results, key=lambda r: (REVIEW_ORDER.get(r.decision, 2), r.score if r.score is not None else 0.0,
-                                          r.key))
+    """No match first, then items that could not be verified, then refer, then match; lowest scores first."""
+    return sorted(results, key=lambda r: (REVIEW_ORDER.get(None if r.error else r.decision, 1),
+                                          r.score if r.score is not None else 0.0, r.key))
 
 
 REPORT_COLUMNS = ("item", "file", "customer_id", "score", "decision", "reference_id", "box", "error", "routing",

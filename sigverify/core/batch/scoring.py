@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import Engine
+from ..pipeline import NoSignatureError, Thresholds, score
 from ..store import Store, UnknownCustomerError
-from ..verify import NoSignatureError, Thresholds, decide, reference_matrix
+from ..verify import reference_matrix
 from .common import ItemResult
 from .sources import BatchItem
 from .worker import Prepared
@@ -56,7 +57,8 @@ def embeddings_for(engine: Engine, prepared: list[Prepared]) -> list[np.ndarray]
 
 def score_ready(ready: list[Ready], references: References, thresholds: Thresholds, engine: Engine,
                 model_version: str) -> list[ItemResult]:
-    """Each prepared item against its customer's references: best score, decision, every score."""
+    """Each prepared item against its customer's references (``pipeline.score``): best score,
+    decision, every score."""
     if not ready:
         return []
     embeddings = embeddings_for(engine, [p for _, _, p in ready])
@@ -65,14 +67,12 @@ def score_ready(ready: list[Ready], references: References, thresholds: Threshol
         refs = references.get(customer)
         assert not isinstance(refs, str)  # checked before the item was submitted
         ids, matrix = refs
-        scores = matrix @ embedding
-        best = int(np.argmax(scores))
+        scored = score(embedding, matrix, ids, thresholds)
         details = item_details(item, prepared)
-        details["reference_scores"] = [{"reference_id": i, "score": round(float(s), 6)}
-                                       for i, s in zip(ids, scores, strict=True)]
-        details["thresholds"] = thresholds.to_dict()
+        details["reference_scores"] = [{"reference_id": r.reference_id, "score": round(r.score, 6)}
+                                       for r in scored.reference_scores]
+        details["thresholds"] = scored.thresholds.to_dict()
         details["model"] = model_version
-        score = float(scores[best])
-        results.append(ItemResult(item.key, item.label, customer, score, decide(score, thresholds).value,
-                                  ids[best], prepared.box, None, details))
+        results.append(ItemResult(item.key, item.label, customer, scored.score, scored.decision.value,
+                                  scored.best_reference_id, prepared.box, None, details))
     return results

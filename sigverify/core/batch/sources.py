@@ -10,12 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..paths import is_image_file
 from ..x9 import X9Error, X9Item, count_x9_items, detect_encoding, read_x9
 from .common import BatchError
-
-IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".jp2", ".pbm", ".pgm", ".ppm"}
-)
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class FolderSource:
         self.files = sorted(
             path
             for path in root.rglob("*")
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not path.name.startswith(".")
+            if is_image_file(path) and path.is_file() and not path.name.startswith(".")
         )
 
     def count(self) -> int:

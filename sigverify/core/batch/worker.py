@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..extraction import find_signature
-from ..imaging import load_image, read_file_bytes
-from ..normalize import NormalizationParams, normalize_signature
+from ..imaging import read_file_bytes
+from ..normalize import NormalizationParams
+from ..pipeline import prepare
 from .common import Box
 from .sources import BatchItem
 
@@ -53,36 +53,23 @@ def _init_worker(params: dict) -> None:
 
 
 def prepare_item(item: BatchItem, params: NormalizationParams | None = None) -> Prepared:
-    """Read, decode, find the signature, normalise; never raises (errors become ``Prepared.error``).
-
-    The same steps as ``verify.prepare`` without a user box, timed per stage for the benchmark.
-    """
+    """``pipeline.prepare`` on one item; never raises (errors become ``Prepared.error``)."""
     params = params or _PARAMS
-    timings: dict[str, float] = {}
-    started, cpu_started = time.perf_counter(), time.process_time()
+    cpu_started = time.process_time()
     sha256 = ""
     try:
         data = item.data if item.data is not None else read_file_bytes(item.path or "", item.label)
         # hashed as read, before any decoding: the audit trail names exactly the bytes this item was
         # judged on, an unreadable image included (here, not in the main process, which never holds them)
         sha256 = hashlib.sha256(data).hexdigest()
-        image = load_image(data, name=item.label)
-        timings["decode"] = time.perf_counter() - started
-        mark = time.perf_counter()
-        extraction = find_signature(image.gray, image.dpi)
-        timings["extraction"] = time.perf_counter() - mark
-        if not extraction.found or extraction.crop is None:
-            raise ValueError(f"no signature found ({extraction.reason or 'nothing signature-like'})")
-        mark = time.perf_counter()
-        normalized = normalize_signature(extraction.crop, params)
-        timings["normalisation"] = time.perf_counter() - mark
+        prepared = prepare(data, params, name=item.label, keep=False)
     except Exception as exc:  # noqa: BLE001 - any failure of one item is that item's row, never the batch's
-        timings["cpu"] = time.process_time() - cpu_started
-        return Prepared(item.key, sha256=sha256, timings=timings, error=_reason(exc, item.label))
-    # CPU time, unlike the wall times above, barely changes when other programs share the cores
-    timings["cpu"] = time.process_time() - cpu_started
-    box = tuple(int(v) for v in extraction.box) if extraction.is_cheque and extraction.box else None
-    return Prepared(item.key, normalized, box, sha256, thumbnail_png(extraction.crop), timings)  # type: ignore[arg-type]
+        return Prepared(item.key, sha256=sha256, timings={"cpu": time.process_time() - cpu_started},
+                        error=_reason(exc, item.label))
+    # CPU time, unlike the wall times, barely changes when other programs share the cores
+    timings = {**prepared.timings, "cpu": time.process_time() - cpu_started}
+    return Prepared(item.key, prepared.normalized, prepared.box, sha256, thumbnail_png(prepared.extraction.crop),
+                    timings)
 
 
 def _reason(exc: Exception, label: str) -> str:

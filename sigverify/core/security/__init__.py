@@ -39,15 +39,25 @@ from .backup import backup_database, integrity_check
 from .crosscheck import table_problems
 from .crypto import AesGcmCipher, CipherError, check_store_key, default_cipher, load_key, open_store
 from .guard import GuardedVerifier, guarded_verifier
-from .models import accept_model, accepted_model_hashes, accepted_models, revoke_model
-from .roles import ROLE_PERMISSIONS, AuthenticationError, Permission, PermissionDenied, Role, User, require
+from .models import accept_model, accepted_model_hashes, accepted_models, audited_acceptances, revoke_model
+from .roles import (
+    ROLE_PERMISSIONS,
+    AuthenticationError,
+    ModelNotAllowed,
+    Permission,
+    PermissionDenied,
+    Role,
+    User,
+    require,
+)
 from .users import MIN_PASSWORD_LENGTH, UserService, bootstrap_user
 
 __all__ = [
     "ROLE_PERMISSIONS", "MIN_PASSWORD_LENGTH",
     "AesGcmCipher", "AuditLog", "AuditRecord", "AuthenticationError", "ChainCheck", "CipherError",
-    "GuardedVerifier", "Permission", "PermissionDenied", "Role", "User", "UserService",
-    "accept_model", "accepted_model_hashes", "accepted_models", "backup_database", "bootstrap_user",
+    "GuardedVerifier", "ModelNotAllowed", "Permission", "PermissionDenied", "Role", "User", "UserService",
+    "accept_model", "accepted_model_hashes", "accepted_models", "audited_acceptances", "backup_database",
+    "bootstrap_user",
     "canonical_json", "check_store_key", "default_cipher", "guarded_verifier", "integrity_check", "load_key",
     "open_store", "require", "revoke_model", "table_problems",
 ]

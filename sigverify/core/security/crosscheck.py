@@ -19,7 +19,7 @@ from .audit import AuditLog
 from .models import ACCEPTED_MODELS_SETTING
 from .users import expected_user_states, user_row_problems
 
-SETTING_ACTIONS = ("set_thresholds", "accept_model", "revoke_model")
+SETTING_ACTIONS = ("set_thresholds", "apply_calibration", "revert_calibration", "accept_model", "revoke_model")
 REFERENCE_ACTIONS = ("register_reference", "remove_reference")
 
 
@@ -54,6 +54,13 @@ def _check_settings(store: Store, log: AuditLog) -> Iterator[str]:
     for rec in log.records(actions=SETTING_ACTIONS):
         if rec.action == "set_thresholds":
             thresholds = rec.details.get("thresholds")
+        elif rec.action == "apply_calibration":  # as calibration_history.applied_setting writes it
+            d = rec.details
+            thresholds = {**(d.get("thresholds") or {}), "calibration": {
+                "audit_id": rec.id, "model_version": d.get("model_version"), "fingerprint": d.get("fingerprint"),
+                "applied_at": d.get("applied_at")}}
+        elif rec.action == "revert_calibration":
+            thresholds = rec.details.get("restored")
         elif rec.action == "accept_model":
             accepted.add(rec.details.get("sha256"))
         else:

@@ -18,10 +18,10 @@ import secrets
 import stat
 from pathlib import Path
 
-import platformdirs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ..paths import user_config_folder
 from ..store import Store, StoreError
 
 MAGIC = b"SVE1"  # format marker: a plaintext blob never starts with it by accident (PNG, float32)
@@ -76,7 +76,7 @@ class AesGcmCipher:
 # --- where the key lives ---------------------------------------------------------------------
 def key_folder() -> Path:
     home = os.environ.get("SIGVERIFY_HOME")
-    return Path(home) if home else Path(platformdirs.user_config_dir("sigverify", appauthor=False))
+    return Path(home) if home else user_config_folder()
 
 
 def _read_key_file(path: Path) -> bytes:
@@ -242,19 +242,25 @@ def check_store_key(store: Store) -> None:
                           f"{store.location}: restore the key that belongs to it (README, 'Reference data at rest')")
 
 
-def open_store(url: str | None = None, cipher=None) -> Store:
+def open_store(url: str | None = None, cipher=None, create: bool = False) -> Store:
     """The Store as the CLI and GUI must open it: encrypted reference data, key checked.
+
+    Only an existing database opens (NoStoreError names the path otherwise): a mistyped --db
+    must not quietly become a new, empty store. ``create=True`` is for creating one on purpose
+    (the GUI's first start, ``sigverify init``).
 
     A database that is already encrypted never gets a fresh key made up for it (a restored
     backup on a new PC): the error says to import the key instead.
     """
+    if not create:
+        Store(url, create=False).engine.dispose()  # NoStoreError before a key is made up for nothing
     if cipher is None:
         found = find_key(create=False)
         if found is None:
             _refuse_if_encrypted(url)
             found = load_key()
         cipher = AesGcmCipher(*found)
-    store = Store(url, cipher=cipher)
+    store = Store(url, cipher=cipher, create=create)
     check_store_key(store)
     return store
 

@@ -7,14 +7,13 @@ argument a caller passes (kept only so the signatures match).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ..engine import Engine, default_model_path
+from ..engine import Engine
+from ..model_trust import is_bundled_model
 from ..store import Store
 from ..verify import Verifier
 from .audit import AuditLog
 from .models import accepted_model_hashes
-from .roles import Permission, PermissionDenied, User, require
+from .roles import ModelNotAllowed, Permission, PermissionDenied, User, require
 from .users import UserService
 
 
@@ -120,22 +119,15 @@ def require_model_allowed(verifier: Verifier, user: User) -> None:
     allowed = getattr(verifier, "_model_allowed_for", set())
     if user.username in allowed:
         return
-    if user.can(Permission.CHANGE_MODEL) or _same_file(engine.path, default_model_path()) \
+    if user.can(Permission.CHANGE_MODEL) or is_bundled_model(engine.path) \
             or engine.check.sha256 in accepted_model_hashes(verifier.store):
         allowed.add(user.username)  # remembered: the GUI builds a guard per use
         verifier._model_allowed_for = allowed
         return
     require(user, Permission.VERIFY)  # a disabled account hears that first
-    raise PermissionDenied(
+    raise ModelNotAllowed(
         f"{user.username} ({user.role.value}) may not use the model file {engine.path.name}: only the bundled "
-        "model, or a model file an administrator accepted (`sigverify model accept`); ask an administrator")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
+        "model, or a model file an administrator accepted; ask an administrator")
 
 
 def guarded_verifier(engine: Engine, store: Store, user: User) -> GuardedVerifier:

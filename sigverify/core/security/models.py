@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine import Engine, ModelError, check_model_file, sha256_file
+from ..engine import Engine
+from ..model_trust import ModelError, check_model_file, sha256_file
 from ..store import Store, now_iso
 from .audit import AuditLog
 from .roles import Permission, User, require
@@ -26,6 +27,12 @@ def accepted_model_hashes(store: Store) -> frozenset[str]:
     so an acceptance typed into the database file around sigverify does not let a swapped model in."""
     live = set(accepted_models(store))
     return frozenset(live & _audited_acceptances(store)) if live else frozenset()
+
+
+def audited_acceptances(store: Store) -> dict[str, dict]:
+    """SHA-256 -> acceptance entry, for the files ``accepted_model_hashes`` lets run."""
+    entries = accepted_models(store)
+    return {digest: entries.get(digest) or {} for digest in accepted_model_hashes(store)}
 
 
 def _audited_acceptances(store: Store) -> set[str]:
@@ -53,7 +60,7 @@ def accept_model(store: Store, actor: User, path: str | Path, reason: str = "",
         check = None  # the mismatch being accepted; anything else is caught by loading it below
     engine = Engine(path, device="cpu", warm_up=True, accepted_sha256={digest})  # refuses a non-model
     entry = {"file": str(path), "model_version": engine.metadata.version, "accepted_by": actor.username,
-             "accepted_at": now_iso(), "card_sha256": (engine.check.card or {}).get("sha256"),
+             "accepted_at": now_iso(), "card_sha256": engine.check.card.sha256 if engine.check.card else None,
              "card_matched": bool(check and check.card_matches), "reason": reason}
     audit = audit or AuditLog(store)
 

@@ -51,6 +51,10 @@ class PermissionDenied(PermissionError):
     """The logged-in user's role does not allow this action; the message says who may."""
 
 
+class ModelNotAllowed(PermissionDenied):
+    """This user may not run this model file: not the bundled model, and no administrator accepted it."""
+
+
 class AuthenticationError(PermissionError):
     """Unknown user, wrong password, disabled account, or no login where one is needed."""
 

@@ -9,7 +9,6 @@ transaction with the setting); this dialog shows the facts and collects the deci
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -25,53 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.engine import ModelError, check_model_file, default_model_path, sha256_file
-from ...core.security import accepted_model_hashes, accepted_models
+from ...core.model_trust import ModelFileState
+from ...core.model_trust import inspect_model_file as inspect_file
+from ...core.security import audited_acceptances
 from ...core.store import Store
 
 
-@dataclass(frozen=True)
-class ModelFileState:
-    """A model file against its card, as the core's check sees it."""
-
-    path: Path
-    sha256: str
-    card_sha256: str | None
-    card_version: str | None
-    mismatch: bool  # the core's card check refuses this file unless it is accepted
-    bundled: bool = False  # the model shipped with sigverify: everyone may run it
-    accepted: dict | None = None  # the audited acceptance of this exact file (who, when, why)
-
-    @property
-    def needs_acceptance(self) -> bool:
-        """Refused at load (mismatch), or refused to clerks (not the bundled model), until accepted."""
-        return self.accepted is None and (self.mismatch or not self.bundled)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
-
-
 def inspect_model_file(path: Path, store: Store | None = None) -> ModelFileState | None:
-    """For the task runner (hashing a model takes a moment). None when there is no file or card to compare."""
-    if not path.is_file():
-        return None
-    digest = sha256_file(path)
-    try:
-        # the core's own check, told to let this digest through: ``accepted`` is then True exactly
-        # when the file does not match its card (the rule stays in the core)
-        check = check_model_file(path, accepted={digest})
-    except ModelError:
-        return None  # an unreadable card: the load error already says so
-    card = check.card or {}
-    accepted = None
-    if store is not None and digest in accepted_model_hashes(store):  # the core's list of audited acceptances
-        accepted = accepted_models(store).get(digest) or {}
-    return ModelFileState(path, digest, card.get("sha256"), card.get("version") or card.get("model_version"),
-                          check.accepted, _same_file(path, default_model_path()), accepted)
+    """For the task runner (hashing a model takes a moment): the core's trust rules on this file,
+    with the store's audited acceptances. None when there is no file or card to compare."""
+    return inspect_file(path, audited_acceptances(store) if store is not None else None)
 
 
 def grouped(digest: str | None) -> str:

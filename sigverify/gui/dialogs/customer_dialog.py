@@ -19,13 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.paths import image_file_filter
 from ..widgets.drop_zone import DropZone
-
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp);;All files (*)"
 
 
 def choose_images(parent: QWidget, title: str) -> list[str]:
-    files, _ = QFileDialog.getOpenFileNames(parent, title, str(Path.home()), IMAGE_FILTER)
+    files, _ = QFileDialog.getOpenFileNames(parent, title, str(Path.home()), image_file_filter())
     return files
 
 

@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QRadioButton,
     QSpinBox,
     QTableView,
     QWidget,
@@ -42,7 +40,15 @@ from ..widgets.results_model import FILTERS, ResultsFilter, ResultsModel
 from ..workers import TaskHandle
 from .base import Page
 
-DEFAULT_PATTERN = r"(?P<customer>[^/_]+)_"
+# how each item's customer is found, in an operator's words; the pattern is the advanced choice
+MAPPINGS = {
+    "prefix": "Customer ID before the first _ in the file name",
+    "manifest": "A manifest file (file,customer_id)",
+    "accounts": "Account numbers on the cheques (X9.37 files)",
+    "pattern": "Advanced: a pattern on the file name",
+}
+PREVIEW_ITEMS = 4
+THUMBNAIL_SIZE = QSize(150, 54)  # fits the first column (160 px) and a row (58 px)
 EXPORT_FILTERS = "CSV spreadsheet (*.csv);;JSON (*.json);;HTML report with images (*.html)"
 
 
@@ -67,7 +73,7 @@ def format_duration(seconds: float) -> str:
 class BatchPage(Page):
     title = "Batch verification"
     subtitle = ("Verify a folder of scanned cheques or an X9.37 image cash letter file. "
-                "Items that need a person (no match, refer) come first.")
+                "Items that need a person (no match, could not be verified, refer) come first.")
 
     def __init__(self, context: AppContext, errors: ErrorReporter, parent: QWidget | None = None):
         super().__init__(context, errors, parent)
@@ -98,26 +104,35 @@ class BatchPage(Page):
         grid.addWidget(folder_button, 1, 2)
         grid.addWidget(file_button, 1, 3)
 
-        grid.addWidget(QLabel("Customers from:"), 2, 0)
-        mapping = QHBoxLayout()
-        self.use_manifest = QRadioButton("&Manifest (file,customer_id)")
+        mapping_label = QLabel("C&ustomers from:")
+        self.mapping = QComboBox()
+        for key, text in MAPPINGS.items():
+            self.mapping.addItem(text, key)
+        mapping_label.setBuddy(self.mapping)
         self.manifest = QLineEdit()
-        self.manifest.setPlaceholderText("manifest.csv")
-        manifest_button = QPushButton("…")
-        manifest_button.setAccessibleName("Choose the manifest file")
-        manifest_button.clicked.connect(self.choose_manifest)
-        self.use_pattern = QRadioButton("File-name &pattern")
-        self.pattern = QLineEdit(DEFAULT_PATTERN)
-        self.pattern.setToolTip("A regular expression with a group named 'customer', matched on the file path")
-        self.use_accounts = QRadioButton("Account &numbers (X9.37)")
-        group = QButtonGroup(self)
-        for button in (self.use_manifest, self.use_pattern, self.use_accounts):
-            group.addButton(button)
-        self.use_pattern.setChecked(True)
-        for widget in (self.use_manifest, self.manifest, manifest_button, self.use_pattern, self.pattern,
-                       self.use_accounts):
+        self.manifest.setPlaceholderText("manifest.csv (file,customer_id)")
+        self.manifest_button = QPushButton("…")
+        self.manifest_button.setAccessibleName("Choose the manifest file")
+        self.manifest_button.clicked.connect(self.choose_manifest)
+        self.pattern = QLineEdit(core_batch.ID_BEFORE_FIRST_UNDERSCORE)
+        self.pattern.setToolTip("A regular expression with a group named 'customer', matched on the file name")
+        self.pattern.setAccessibleName("Pattern on the file name")
+        mapping = QHBoxLayout()
+        for widget in (self.mapping, self.manifest, self.manifest_button, self.pattern):
             mapping.addWidget(widget)
+        mapping.setStretch(0, 0)
+        grid.addWidget(mapping_label, 2, 0)
         grid.addLayout(mapping, 2, 1, 1, 3)
+        self.preview = QLabel("")
+        self.preview.setObjectName("pageSubtitle")
+        self.preview.setWordWrap(True)
+        self.preview.setTextFormat(Qt.TextFormat.PlainText)
+        grid.addWidget(self.preview, 3, 1, 1, 3)
+        self.mapping.currentIndexChanged.connect(self._mapping_changed)
+        self.manifest.editingFinished.connect(self.refresh_preview)
+        self.pattern.editingFinished.connect(self.refresh_preview)
+        self.source.editingFinished.connect(self.refresh_preview)
+        self._mapping_changed()
 
         run_row = QHBoxLayout()
         self.workers = QSpinBox()
@@ -138,7 +153,7 @@ class BatchPage(Page):
         run_row.addStretch(1)
         run_row.addWidget(self.start_button)
         run_row.addWidget(self.cancel_button)
-        grid.addLayout(run_row, 3, 0, 1, 4)
+        grid.addLayout(run_row, 4, 0, 1, 4)
         self.page_layout.addLayout(grid)
 
         self.progress = QProgressBar()
@@ -169,7 +184,7 @@ class BatchPage(Page):
         filters.addWidget(self.export_button)
         self.page_layout.addLayout(filters)
 
-        self.model = ResultsModel(self)
+        self.model = ResultsModel(self, THUMBNAIL_SIZE)
         self.proxy = ResultsFilter(self)
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
@@ -180,7 +195,7 @@ class BatchPage(Page):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(58)
-        self.table.setIconSize(self.table.iconSize().expandedTo(self.table.iconSize().__class__(150, 54)))
+        self.table.setIconSize(THUMBNAIL_SIZE)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(0, 160)
@@ -210,23 +225,71 @@ class BatchPage(Page):
                                               "CSV files (*.csv);;All files (*)")
         if path:
             self.manifest.setText(path)
-            self.use_manifest.setChecked(True)
+            self.set_mapping("manifest")
 
     def set_source(self, path: str) -> None:
         self.source.setText(path)
         source = Path(path)
         self.context.settings.setValue("batch/last_folder", str(source if source.is_dir() else source.parent))
         if source.is_file():
-            self.use_accounts.setChecked(True)  # an X9 file carries the account of each cheque
+            self.set_mapping("accounts")  # an X9 file carries the account of each cheque
         elif (source / "manifest.csv").is_file():
             self.manifest.setText(str(source / "manifest.csv"))
-            self.use_manifest.setChecked(True)
+            self.set_mapping("manifest")
+        elif self.mapping_choice() == "accounts":
+            self.set_mapping("prefix")  # a folder has no account numbers
         self.drop_zone.show_hint(f"{source.name or path}  —  press Start (Alt+S)")
+        self.refresh_preview()
+
+    def mapping_choice(self) -> str:
+        return str(self.mapping.currentData())
+
+    def set_mapping(self, key: str) -> None:
+        self.mapping.setCurrentIndex(self.mapping.findData(key))
+
+    def _mapping_changed(self) -> None:
+        choice = self.mapping_choice()
+        for widget in (self.manifest, self.manifest_button):
+            widget.setVisible(choice == "manifest")
+        self.pattern.setVisible(choice == "pattern")
+        self.refresh_preview()
+
+    # --- preview of the mapping, before the run -----------------------------------------
+    def refresh_preview(self) -> None:
+        """The first few items and the customer each would be checked against (off the GUI thread)."""
+        source = self.source.text().strip()
+        if not source:
+            self.preview.setText("")
+            return
+        options, store = self.options(), self.context.store
+
+        def work(_task: TaskHandle) -> list[core_batch.MappingPreview]:
+            return core_batch.preview_mapping(store, options.source, options.manifest, options.pattern,
+                                              limit=PREVIEW_ITEMS)
+
+        self.runner.submit("batch.preview", work, self._show_preview,
+                           lambda exc, _details: self.preview.setText(f"Customers cannot be found this way: {exc}"))
+
+    def _show_preview(self, previews: list[core_batch.MappingPreview]) -> None:
+        if not previews:
+            self.preview.setText("No images found in this source.")
+            return
+        lines = [f"{p.label}  →  {self._preview_customer(p)}" for p in previews]
+        self.preview.setText("First items:  " + "   ·   ".join(lines))
+
+    @staticmethod
+    def _preview_customer(preview: core_batch.MappingPreview) -> str:
+        if preview.customer_id is None:
+            return f"no customer ({preview.how})"
+        if not preview.known:
+            return f"{preview.customer_id}: not in the reference store"
+        return f"{preview.customer_id} ({preview.customer_name})" if preview.customer_name else preview.customer_id
 
     # --- running ----------------------------------------------------------------------
     def options(self) -> BatchOptions:
-        manifest = Path(self.manifest.text()) if self.use_manifest.isChecked() and self.manifest.text() else None
-        pattern = self.pattern.text() if self.use_pattern.isChecked() else None
+        choice = self.mapping_choice()
+        manifest = Path(self.manifest.text()) if choice == "manifest" and self.manifest.text() else None
+        pattern = {"prefix": core_batch.ID_BEFORE_FIRST_UNDERSCORE, "pattern": self.pattern.text()}.get(choice)
         return BatchOptions(source=Path(self.source.text().strip()), manifest=manifest, pattern=pattern,
                             workers=self.workers.value(), resume=self.resume.isChecked(),
                             user=self.context.user.username if self.context.user else None)

@@ -34,11 +34,14 @@ from PySide6.QtWidgets import (
 )
 
 from ... import __version__
-from ...core.engine import DEVICES, Engine, ModelError, default_model_path
+from ...core.engine import DEVICES, Engine
+from ...core.model_trust import ModelError
+from ...core.paths import bundled_model_path, default_database_file, user_data_folder
 from ...core.security import Permission, accept_model
-from ..context import AppContext, data_folder, log_file
+from ..context import AppContext, log_file
 from ..dialogs.accept_model import AcceptModelDialog, ModelFileState, inspect_model_file
 from ..errors import ErrorReporter, Explanation
+from ..widgets.calibration_panel import CalibrationPanel
 from ..workers import TaskHandle
 from .base import Page
 
@@ -146,7 +149,10 @@ class SettingsPage(Page):
         columns.addWidget(self._thresholds_box(), 1, 0)
         columns.addWidget(self._about_box(), 2, 0)
         columns.addWidget(self._model_box(), 0, 1, 3, 1)
-        columns.setRowStretch(3, 1)
+        # the bank's own thresholds: its own file (widgets/calibration_panel.py)
+        self.calibration = CalibrationPanel(self.context, self.errors)
+        columns.addWidget(self.calibration, 3, 0, 1, 2)
+        columns.setRowStretch(4, 1)
         scroll.setWidget(inner)
         self.page_layout.addWidget(scroll, 1)
 
@@ -160,7 +166,7 @@ class SettingsPage(Page):
         self.change_db_button = change_db
         form.addRow("Database:", self.database)
         form.addRow("", change_db)
-        for label, path in (("Data folder:", data_folder()), ("Log folder:", log_file().parent)):
+        for label, path in (("Data folder:", user_data_folder()), ("Log folder:", log_file().parent)):
             row = QHBoxLayout()
             row.addWidget(PathLabel(str(path)), 1)
             button = QPushButton("Open")
@@ -283,16 +289,16 @@ class SettingsPage(Page):
         meta, check = engine.metadata, engine.check
         self.model_file.set_path(str(engine.path))
         self.model_version.setText(f"{meta.version}" + (f" (built {meta.created[:10]})" if meta.created else ""))
-        card = check.card or {}
-        if check.card is None:
+        card = check.card
+        if card is None:
             card_text = "no card beside the model file"
-        elif getattr(check, "accepted", False):
+        elif check.accepted:
             card_text = "does NOT match the file; running because an administrator accepted this exact file"
         else:
             card_text = "matches the file (SHA-256 checked)" if check.card_matches else "present, no checksum"
         self.model_card.setText(f"{card_text}; SHA-256 {check.sha256[:16]}…")
-        self.model_metrics.setText(_metrics_text(card.get("metrics") or meta.metrics))
-        self.model_training.setText(card.get("training_data") or meta.training_data or "not stated")
+        self.model_metrics.setText(_metrics_text((card.metrics if card else {}) or meta.metrics))
+        self.model_training.setText((card.training_data if card else "") or meta.training_data or "not stated")
         providers = ", ".join(engine.providers)
         self.model_providers.setText(f"{engine.device_label} — providers in use: {providers}")
         self.model_fallback.setText(engine.fallback_message or "")
@@ -313,7 +319,7 @@ class SettingsPage(Page):
         if engine is not None:
             path = engine.path
         else:
-            path = Path(self.context.model_path) if self.context.model_path else default_model_path()
+            path = Path(self.context.model_path) if self.context.model_path else bundled_model_path()
         store = self.context.store
         self.runner.submit("settings.model_file", lambda _t: inspect_model_file(path, store),
                            self._show_model_problem,
@@ -393,7 +399,7 @@ class SettingsPage(Page):
             self.reload_model(path)
 
     def choose_database(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Database file", str(data_folder() / "sigverify.db"),
+        path, _ = QFileDialog.getSaveFileName(self, "Database file", str(default_database_file()),
                                               "SQLite databases (*.db);;All files (*)",
                                               options=QFileDialog.Option.DontConfirmOverwrite)
         if path:

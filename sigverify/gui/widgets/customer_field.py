@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
+from ...core.customer_lookup import CustomerLookup, find_customer
 from ...core.store import Customer
 
 _SEPARATOR = " — "
@@ -42,6 +43,10 @@ class CustomerField(QLineEdit):
         """What was typed or chosen, reduced to the ID part."""
         return self.text().split(_SEPARATOR, 1)[0].strip()
 
+    def lookup(self) -> CustomerLookup:
+        """The customer the typed ID, name or start of either stands for, or the ones it fits."""
+        return find_customer(self.customers.values(), self.customer_id())
+
     def _on_activated(self, text: str) -> None:
         customer_id = text.split(_SEPARATOR, 1)[0].strip()
         # the completer writes the whole entry after this signal; trim it to the ID once it has
@@ -52,8 +57,11 @@ class CustomerField(QLineEdit):
         self.chosen.emit(customer_id)
 
     def describe(self) -> str:
-        customer = self.customers.get(self.customer_id())
-        if customer is None:
+        if not self.customer_id():
             return ""
+        lookup = self.lookup()
+        customer = lookup.customer
+        if customer is None:
+            return f"fits {len(lookup.candidates)} customers: type more" if lookup.ambiguous else ""
         refs = f"{customer.reference_count} reference signature{'s' if customer.reference_count != 1 else ''}"
-        return f"{customer.name or 'no name'} · {refs}"
+        return f"{customer.customer_id} · {customer.name or 'no name'} · {refs}"

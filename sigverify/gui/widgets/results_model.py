@@ -1,23 +1,26 @@
 """Batch results as a Qt model: sortable by any column, filterable by decision and text.
 
-Sorting uses a per-column sort key (the review rank for "Decision", so no-match and refer
-come first), and the filter proxy understands "needs review" as refer + no match.
+Sorting uses a per-column sort key (the review rank for "Decision": no match, could not be
+verified, refer, then match), and the filter proxy understands "needs a person" as all but match.
+Thumbnails are scaled to the table's icon size, keeping their shape, so the whole signature shows.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QPixmap
 
 from ...core.batch import REVIEW_ORDER, ItemResult
+from ...core.score_scale import similarity
 from ..theme import DECISION_COLOURS, DECISION_SYMBOLS
 
-COLUMNS = ("Signature", "Item", "Customer", "Score", "Decision", "Problem")
+COLUMNS = ("Signature", "Item", "Customer", "Similarity", "Decision", "Problem")
 DECISION_WORDS = {"match": "Match", "refer": "Refer", "no_match": "No match"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2
-FILTERS = {"All items": None, "Needs review (no match, refer)": {"no_match", "refer"}, "No match": {"no_match"},
-           "Refer": {"refer"}, "Match": {"match"}, "Errors": {"error"}}
+FILTERS = {"All items": None, "Needs a person (all but match)": {"no_match", "error", "refer"},
+           "No match": {"no_match"}, "Could not be verified": {"error"}, "Refer": {"refer"}, "Match": {"match"}}
+NOT_VERIFIED = "⚠ Not verified"
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -26,10 +29,11 @@ def kind_of(result: ItemResult) -> str:
 
 
 class ResultsModel(QAbstractTableModel):
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, thumbnail_size: QSize = QSize(150, 54)):  # noqa: B008 - an immutable value
         super().__init__(parent)
         self.results: list[ItemResult] = []
         self.thumbnails: dict[str, QPixmap] = {}
+        self.thumbnail_size = thumbnail_size
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.results)
@@ -55,7 +59,11 @@ class ResultsModel(QAbstractTableModel):
 
     def set_results(self, results: list[ItemResult], thumbnails: dict[str, QPixmap]) -> None:
         self.beginResetModel()
-        self.results, self.thumbnails = list(results), dict(thumbnails)
+        self.results = list(results)
+        # a view draws a pixmap at its own size and clips it to the cell: fit it in, whole
+        self.thumbnails = {key: pixmap.scaled(self.thumbnail_size, Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation)
+                           for key, pixmap in thumbnails.items() if not pixmap.isNull()}
         self.endResetModel()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
@@ -88,9 +96,9 @@ class ResultsModel(QAbstractTableModel):
         if column == 2:
             return result.customer_id or "—"
         if column == 3:
-            return "" if result.score is None else f"{result.score:.3f}"
+            return "" if result.score is None else str(similarity(result.score))  # 0-100, as on Verify
         if column == 4:
-            return f"{DECISION_SYMBOLS[kind]} {DECISION_WORDS[kind]}" if kind in DECISION_WORDS else "⚠ Error"
+            return f"{DECISION_SYMBOLS[kind]} {DECISION_WORDS[kind]}" if kind in DECISION_WORDS else NOT_VERIFIED
         if column == 5:
             return result.error or ""
         return ""
@@ -100,8 +108,8 @@ class ResultsModel(QAbstractTableModel):
         score = result.score if result.score is not None else -2.0
         if column == 3:
             return score
-        if column == 4:  # review order: no match, refer, errors, match; lowest score first within each
-            return REVIEW_ORDER.get(None if result.error else result.decision, 2) * 10 + score
+        if column == 4:  # review order: no match, not verified, refer, match; lowest score first within each
+            return REVIEW_ORDER.get(None if result.error else result.decision, 1) * 10 + score
         return [result.key, result.label, result.customer_id or "", score, 0, result.error or ""][column] \
             if column else result.key
 
