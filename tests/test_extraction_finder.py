@@ -3,13 +3,14 @@ the rule-based finder with one clear notice, and its training data keeps writers
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
 import pytest
 
 from sigverify.core import extraction, finder
-from sigverify.core.engine import ModelError
+from sigverify.core.model_trust import ModelError
 from sigverify.synth.cheques import HELDOUT_FAMILIES, TRAIN_FAMILIES, _pool_files, default_datasets_dir, generate_cheque
 
 
@@ -48,10 +49,12 @@ def test_unknown_method_is_refused():
 
 
 def test_finder_metadata_must_say_finder():
-    good = finder.FinderMetadata(version="x").to_json()
-    assert finder.FinderMetadata.from_json(good).kind == "finder"
+    good = json.loads(finder.FinderMetadata(version="x").to_json())
+    assert finder.FinderMetadata.from_dict(good).kind == "finder"
     with pytest.raises(ModelError, match="not a signature-finder"):
-        finder.FinderMetadata.from_json(good.replace('"kind": "finder"', '"kind": "verifier"'))
+        finder.FinderMetadata.from_dict({**good, "kind": "verifier"})
+    with pytest.raises(ModelError, match="input version"):
+        finder.FinderMetadata.from_dict({**good, "input_version": "0"})
 
 
 def test_finder_input_letterboxes_the_cheque_and_maps_back():

@@ -747,8 +747,8 @@ def learned_finder(required: bool = False):
     missing or damaged, so the app keeps working with the rule-based finder."""
     with _finder_lock:
         if "finder" not in _finder_state:
-            from .engine import ModelError
             from .finder import LearnedFinder
+            from .model_trust import ModelError
 
             try:
                 _finder_state["finder"] = LearnedFinder()

@@ -21,10 +21,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .engine import ModelError, check_model_file
-from .model_meta import METADATA_KEY
+from .model_trust import FINDER, ModelError, read_metadata
+from .paths import bundled_model_path
 
-FINDER_KIND = "finder"
+FINDER_MODEL_FILE = "finder.onnx"
 INPUT_VERSION = "1"
 
 
@@ -33,7 +33,7 @@ class FinderMetadata:
     """What the finder's ONNX file says about itself (``metadata_props['sigverify']``)."""
 
     version: str
-    kind: str = FINDER_KIND
+    kind: str = FINDER
     input_width: int = 384          # the cheque is letterboxed into this canvas
     input_height: int = 192
     output_stride: int = 2          # input pixels per output cell
@@ -50,18 +50,16 @@ class FinderMetadata:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> FinderMetadata:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"finder metadata is not valid JSON: {exc}") from exc
-        if data.get("kind") != FINDER_KIND:
-            raise ModelError(f"not a signature-finder model (kind {data.get('kind')!r})")
+    def from_dict(cls, data: dict, model_name: str = "the finder model") -> FinderMetadata:
+        if data.get("kind") != FINDER:
+            raise ModelError(f"{model_name} is not a signature-finder model (kind {data.get('kind')!r})")
         if data.get("input_version") != INPUT_VERSION:
-            raise ModelError(f"finder expects input version {data.get('input_version')!r}, "
+            raise ModelError(f"{model_name} expects input version {data.get('input_version')!r}, "
                              f"this sigverify implements {INPUT_VERSION}")
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)
+        try:
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        except TypeError as exc:
+            raise ModelError(f"{model_name}: bad finder metadata: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class FinderGeometry:
 
 
 def default_finder_path() -> Path:
-    return Path(__file__).resolve().parents[2] / "models" / "finder.onnx"
+    return bundled_model_path(FINDER_MODEL_FILE)
 
 
 def darkness(gray: np.ndarray, window_divisor: float = 25.0, min_window: int = 5) -> np.ndarray:
@@ -130,9 +128,11 @@ def _cells_to_box(ys, xs, geo: FinderGeometry, stride: int) -> tuple[int, int, i
 def _signature_cells(prob: np.ndarray, meta: FinderMetadata) -> tuple[np.ndarray, float]:
     """Bool cells of the signature: the strongest group of likely cells and its same-row neighbours
     (a second word, a co-signatory). Returns (cells, peak probability)."""
-    hot = (prob > meta.cell_threshold).astype(np.uint8)
-    if not hot.any():
-        return np.zeros_like(hot, dtype=bool), float(prob.max())
+    peak = float(prob.max())
+    # a faint but signed cheque (peak between the signed and the cell threshold) still gets cells
+    hot = (prob > min(meta.cell_threshold, 0.6 * peak)).astype(np.uint8)
+    if peak < meta.signed_threshold:
+        return np.zeros_like(hot, dtype=bool), peak
     # words of one signature are a few cells apart: group them before choosing
     grouped = cv2.dilate(hot, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 3)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
@@ -182,26 +182,21 @@ def read_answer(logits: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta:
 
 
 class LearnedFinder:
-    """The finder network, loaded once, run through ONNX Runtime on the CPU."""
+    """The finder network, loaded once under the same trust rules as the verifier, run on the CPU
+    (one thread: a cheque is small work, and batch runs many finders side by side)."""
 
     def __init__(self, model_path: str | Path | None = None, threads: int = 1,
                  accepted_sha256: tuple[str, ...] = ()):
-        import onnxruntime as ort
+        from .engine import OnnxModel
 
-        self.path = Path(model_path) if model_path else default_finder_path()
-        self.check = check_model_file(self.path, accepted_sha256)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for damaged files
-            raise ModelError(f"{self.path.name} is not a loadable ONNX model: {exc}") from exc
-        props = self.session.get_modelmeta().custom_metadata_map
-        if METADATA_KEY not in props:
-            raise ModelError(f"{self.path.name} has no sigverify metadata: not a sigverify model")
-        self.metadata = FinderMetadata.from_json(props[METADATA_KEY])
+        self.model = OnnxModel(model_path or default_finder_path(), FINDER, "cpu", threads, accepted_sha256)
+        self.path, self.session = self.model.path, self.model.session
+        self.metadata = FinderMetadata.from_dict(read_metadata(self.model.props, self.path.name, FINDER),
+                                                 self.path.name)
+        inputs = {i.name for i in self.session.get_inputs()}
+        if self.metadata.input_name not in inputs:
+            raise ModelError(f"{self.path.name}: metadata names input {self.metadata.input_name!r}, "
+                             f"model has {inputs}")
 
     def find(self, gray: np.ndarray) -> FinderAnswer:
         meta = self.metadata

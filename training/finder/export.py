@@ -8,15 +8,14 @@ out), the writer pools and the figures; ``bench/bench_extraction.py`` adds the b
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sigverify.core.engine import card_path_for, sha256_file
 from sigverify.core.finder import FinderMetadata
+from sigverify.core.model_trust import FINDER, ModelCard
+from sigverify.core.paths import card_path_for
 from sigverify.synth.cheques import HELDOUT_FAMILIES, TRAIN_FAMILIES
 from training.export import export_onnx
 from training.finder.data import HEIGHT, STRIDE, WIDTH, load_cache
@@ -71,28 +70,21 @@ def _parity(model: torch.nn.Module, path: Path) -> None:
 
 
 def write_card(path: Path, meta: FinderMetadata, state: dict, bench: dict | None = None) -> Path:
+    """The finder's card (a ``ModelCard`` of kind finder): hash, data, layout families, figures. The
+    benchmark's figures, once measured, are kept when the card is rewritten."""
     card_file = card_path_for(path)
-    old = json.loads(card_file.read_text()) if card_file.exists() else {}
-    card = {
-        "file": path.name, "kind": meta.kind, "sha256": sha256_file(path), "size_bytes": path.stat().st_size,
-        "version": meta.version, "created": meta.created,
-        "architecture": {"name": "FinderNet (U-Net, coordinate channels, pooled page context)",
-                         "params": sum(p.numel() for p in FinderNet().parameters())},
-        "input": {"name": meta.input_name, "shape": [1, 1, meta.input_height, meta.input_width],
-                  "what": "darkness canvas of the whole cheque (sigverify.core.finder.finder_input)"},
-        "output": {"name": meta.output_name, "stride": meta.output_stride,
-                   "what": "signature-ink logit per cell"},
-        "training_data": meta.training_data,
-        "layout_families": {"trained": list(TRAIN_FAMILIES), "held_out": list(HELDOUT_FAMILIES)},
-        "training": {k: str(v) for k, v in state.get("config", {}).items()},
-        "epochs_done": int(state.get("epoch", -1)) + 1,
-        "signed_threshold": meta.signed_threshold,
-        "validation": meta.metrics,
-        "benchmark": bench if bench is not None else old.get("benchmark"),
-    }
-    card_file.write_text(json.dumps(card, indent=1) + "\n")
+    old = ModelCard.read(card_file).details if card_file.exists() else {}
+    card = ModelCard.for_file(
+        path, kind=FINDER, version=meta.version, created=meta.created, training_data=meta.training_data,
+        metrics=dict(meta.metrics or {}),
+        architecture={"name": "FinderNet (U-Net, coordinate channels, pooled page context)",
+                      "params": sum(p.numel() for p in FinderNet().parameters())},
+        input={"name": meta.input_name, "shape": [1, 1, meta.input_height, meta.input_width],
+               "what": "darkness canvas of the whole cheque (sigverify.core.finder.finder_input)"},
+        output={"name": meta.output_name, "stride": meta.output_stride, "what": "signature-ink logit per cell"},
+        layout_families={"trained": list(TRAIN_FAMILIES), "held_out": list(HELDOUT_FAMILIES)},
+        training={k: str(v) for k, v in state.get("config", {}).items()},
+        epochs_done=int(state.get("epoch", -1)) + 1, signed_threshold=meta.signed_threshold,
+        benchmark=bench if bench is not None else old.get("benchmark"))
+    card.write(card_file)
     return card_file
-
-
-def with_version(meta: FinderMetadata, version: str) -> FinderMetadata:
-    return replace(meta, version=version)
