@@ -53,6 +53,11 @@ def test_train_export_parity_cli(generic_root, tmp_path, monkeypatch):
     # resume continues from the last epoch without retraining it
     assert main(["train", "--out", str(run), "--resume", "--set", f"data.train=['generic:{generic_root}']",
                  *TINY]) == 0
+    # figures again from best.pt on the same writers, without training: same thresholds
+    before = json.loads((run / "thresholds.json").read_text())
+    assert main(["reevaluate", str(run)]) == 0
+    after = json.loads((run / "thresholds.json").read_text())
+    assert abs(after["tau_accept"] - before["tau_accept"]) < 1e-5
     onnx_path = tmp_path / "m.onnx"
     assert main(["export", str(run), "--out", str(onnx_path), "--version", "test-1"]) == 0
     meta = read_metadata(onnx_path)

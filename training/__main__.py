@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     _common(p)
     p.add_argument("--out", type=Path, required=True, help="run folder (config, checkpoints, results)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p = sub.add_parser("reevaluate", help="a finished train run's thresholds and figures again, no training")
+    p.add_argument("run", type=Path)
     p = sub.add_parser("crossval", help="writer-disjoint k-fold cross-validation")
     _common(p)
     p.add_argument("--out", type=Path, required=True)
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cmd == "train":
         return commands.cmd_train(args)
+    if args.cmd == "reevaluate":
+        return commands.cmd_reevaluate(args)
     if args.cmd == "crossval":
         return commands.cmd_crossval(args)
     if args.cmd == "evaluate":

@@ -18,13 +18,20 @@ from .embed import embed_images
 from .evaluate import evaluate_named_sets
 from .export import cpu_latency_ms, export_onnx, parity_check, read_metadata
 from .model import count_macs, count_params, load_run_model
-from .pipeline import norm_params, run_crossval, run_train
+from .pipeline import norm_params, reevaluate_train_run, run_crossval, run_train
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)
     summary = run_train(cfg, args.out, resume=args.resume)
     print(json.dumps(summary["results"], indent=1))
+    return 0
+
+
+def cmd_reevaluate(args: argparse.Namespace) -> int:
+    summary = reevaluate_train_run(args.run)
+    print(json.dumps({name: {k: {m: r[m] for m in ("eer_skilled", "eer_random", "writers")} for k, r in by_k.items()}
+                      for name, by_k in summary["results"].items()}, indent=1))
     return 0
 
 

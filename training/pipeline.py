@@ -144,6 +144,22 @@ def _concat(parts: list[ImageSet]) -> ImageSet:
     return out
 
 
+def reevaluate_train_run(run: Path) -> dict:
+    """A finished ``train`` run's thresholds and figures again from its best.pt (e.g. after the
+    card gained a figure), on the same writers: the split is rebuilt from the saved config and
+    must equal the saved splits.json."""
+    model, cfg = load_run_model(run)
+    train_set, val_set, tests = split_pool(cfg, norm_params(cfg))
+    saved = json.loads((run / "splits.json").read_text())
+    rebuilt = {"train": train_set.writers, "val": val_set.writers,
+               **{f"test:{k}": v.writers for k, v in tests.items()}}
+    if rebuilt != saved:
+        raise ValueError(f"{run}: the config no longer gives the writers this run was trained on")
+    old = json.loads((run / "summary.json").read_text())
+    info = {k: old[k] for k in ("best_epoch", "train_seconds", "history") if k in old}
+    return evaluate_split(cfg, model, val_set, tests, run, info)
+
+
 def run_train(cfg: dict, out_dir: Path, resume: bool = False) -> dict:
     train_set, val_set, tests = split_pool(cfg, norm_params(cfg))
     return run_split(cfg, train_set, val_set, tests, out_dir, resume)
