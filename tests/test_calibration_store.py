@@ -22,9 +22,9 @@ from sigverify.core.engine import Engine
 from sigverify.core.security import (
     AuditLog,
     PermissionDenied,
-    guarded_verifier,
     table_problems,
 )
+from sigverify.core.session import open_session
 
 
 def bank_history(store, seed=0):
@@ -58,10 +58,10 @@ def test_only_final_supervisor_decisions_are_labels_unless_the_policy_says_clerk
 def test_apply_and_revert_are_audited_with_the_data(engine, store, admin, clerk):
     bank_history(store)
     audit = AuditLog(store)
-    verifier = guarded_verifier(engine, store, admin)
+    verifier = open_session(engine, store, admin)
     model_thresholds = verifier.thresholds()
     with pytest.raises(PermissionDenied):
-        propose(guarded_verifier(engine, store, clerk), clerk)
+        propose(open_session(engine, store, clerk), clerk)
     proposal = propose(verifier, admin)
     assert proposal.overall.genuine == 400 and proposal.overall.forged == 350
     assert [g.references for g in proposal.per_k] == [1, 3]
@@ -92,10 +92,10 @@ def test_apply_and_revert_are_audited_with_the_data(engine, store, admin, clerk)
 def test_a_model_update_invalidates_the_calibration_but_keeps_its_history(tmp_path, engine, store, admin):
     bank_history(store)
     audit = AuditLog(store)
-    proposal = propose(guarded_verifier(engine, store, admin), admin)
+    proposal = propose(open_session(engine, store, admin), admin)
     apply_calibration(store, admin, proposal, "test-1", audit)
     newer = Engine(build_test_model(tmp_path / "v2.onnx", version="test-2", seed=2), device="cpu")
-    verifier = guarded_verifier(newer, store, admin)
+    verifier = open_session(newer, store, admin)
     t = verifier.thresholds()
     assert t.source == "model" and (t.accept, t.reject) == (newer.metadata.tau_accept, newer.metadata.tau_reject)
     status = calibration_status(store, "test-2")
@@ -109,7 +109,7 @@ def test_a_model_update_invalidates_the_calibration_but_keeps_its_history(tmp_pa
 
 
 def test_a_labelled_folder_is_scored_through_the_app(tmp_path, engine, store, admin):
-    verifier = guarded_verifier(engine, store, admin)
+    verifier = open_session(engine, store, admin)
     refs = [write_signature(tmp_path / "refs" / f"r{i}.png", 11, 100 + i) for i in range(2)]
     verifier.register("C-1", refs)
     root = tmp_path / "labelled"

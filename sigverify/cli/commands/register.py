@@ -13,12 +13,12 @@ def add_parser(subparsers, common) -> None:
 
 
 def run(args, ctx) -> int:
-    result = ctx.verifier.register(args.customer_id, args.images, name=args.name, user=ctx.user)
+    result = ctx.session.register(args.customer_id, args.images, name=args.name)
     if args.account:
-        ctx.verifier.update_customer(args.customer_id, account=args.account)  # guarded and audited
+        ctx.session.update_customer(args.customer_id, account=args.account)  # guarded and audited
     ctx.emit(
         {"customer_id": result.customer_id, "reference_ids": result.reference_ids, "files": result.files,
-         "boxes": [list(b) if b else None for b in result.boxes], "model": ctx.verifier.model_version},
+         "boxes": [list(b) if b else None for b in result.boxes], "model": ctx.session.model_version},
         f"registered {len(result.reference_ids)} reference signature(s) for {result.customer_id}",
     )
     return 0
