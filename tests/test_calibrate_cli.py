@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from fixture_files import add_records
+from model_factory import build_test_model
 from test_cli import sigverify
 
 from sigverify.core.security import open_store
@@ -19,7 +20,7 @@ def common(test_model, db_url):
     return ["--db", db_url, "--model", test_model, "--device", "cpu"]
 
 
-def test_propose_apply_history_revert(common, db_url):
+def test_propose_apply_history_revert(common, db_url, tmp_path):
     store = open_store(db_url)
     rng = np.random.default_rng(5)
     add_records(store, rng.normal(0.8, 0.05, 400), "accept", SUPERVISOR)
@@ -43,6 +44,11 @@ def test_propose_apply_history_revert(common, db_url):
     assert applied["applied"]["audit_id"] > 0 and applied["status"]["applies"]
     history = json.loads(sigverify("calibrate", "--history", "--json", *common, check=True).stdout)
     assert [e["action"] for e in history["history"]] == ["apply_calibration"]
+
+    # a model update sets the calibration aside, and says so
+    newer = build_test_model(tmp_path / "v2.onnx", version="test-2", seed=2)
+    other = sigverify("thresholds", "--json", "--db", db_url, "--model", newer, "--device", "cpu", check=True)
+    assert json.loads(other.stdout)["source"] == "model" and "made for model test-1" in other.stderr
 
     text = sigverify("calibrate", "--revert", *common, check=True).stdout
     assert "reverted" in text

@@ -118,3 +118,19 @@ def test_chart_data_marks_the_thresholds_on_the_det_curve():
     [mark] = curves.marks
     assert mark.far == pytest.approx(0.08) and mark.frr == pytest.approx(0.10)  # forgeries >= .55; genuine < .55
     assert curves.det_far[0] == 1.0 and curves.det_frr[-1] == 1.0
+
+
+def test_data_from_few_customers_is_flagged():
+    """One customer's signatures are not independent trials: the bound then says less than it seems."""
+    rng = np.random.default_rng(4)
+
+    def samples(customers: int) -> list[LabelledScore]:
+        out = [LabelledScore(float(s), True, 1, f"g{i}", f"C{i % customers}")
+               for i, s in enumerate(rng.normal(0.8, 0.05, 400))]
+        return out + [LabelledScore(float(s), False, 1, f"f{i}", f"C{i % customers}")
+                      for i, s in enumerate(rng.normal(0.3, 0.1, 400))]
+
+    few = calibrate_group(samples(5), ThresholdPair(0.9, 0.5))
+    warnings = [n for n in few.notes if n.startswith("WARNING")]
+    assert len(warnings) == 2 and "only 5 customer(s)" in warnings[0]
+    assert not [n for n in calibrate_group(samples(40), ThresholdPair(0.9, 0.5)).notes if n.startswith("WARNING")]

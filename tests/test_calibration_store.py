@@ -128,3 +128,47 @@ def test_a_labelled_folder_is_scored_through_the_app(tmp_path, engine, store, ad
     assert not proposal.overall.anything_proposed  # 3 of each: far too few, both sides refused
     assert "at least 299" in proposal.overall.accept.reason
     assert store.verification(1) is None  # scoring a folder records nothing
+
+
+def test_real_signatures_too_few_forgeries_are_refused(tmp_path, datasets, store, admin):
+    """SigComp2009 preview (12 writers, 5 genuine and 5 forged each) through the shipped model:
+    a bank with 60 forgeries gets no match threshold, in words; the genuine side neither (48)."""
+    source = datasets / "nisdcc-preview" / "data"
+    root = tmp_path / "labelled"
+    for path in sorted(source.glob("*.png")) + sorted((source / "forged").glob("*.png")):
+        kind = "forged" if path.parent.name == "forged" else "genuine"
+        target = root / path.stem.split("_")[0][-3:] / kind / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    verifier = guarded_verifier(Engine(device="cpu"), store, admin)
+    for writer in sorted(p.name for p in root.iterdir()):
+        verifier.register(writer, [sorted((root / writer / "genuine").iterdir())[0]])
+    proposal = propose(verifier, admin, use_store=False, folder=root)
+    g = proposal.overall
+    assert (g.genuine, g.forged) == (48, 60) and len(proposal.skipped) == 12  # the references themselves
+    assert not g.anything_proposed and "60 forgeries: at least 299" in g.accept.reason
+    assert g.proposed == g.current  # nothing would change
+    assert g.far_now.trials == 60 and g.far_now.ci_high > g.far_now.rate  # what today's threshold does, honestly
+
+
+def test_each_reference_count_gets_its_own_thresholds_where_its_data_suffices(engine, store, admin):
+    """The best of 3 scores runs higher than one score: K = 3 gets its own, higher match threshold."""
+    rng = np.random.default_rng(7)
+    add_records(store, rng.normal(0.80, 0.05, 400), "accept", "alice", k=1)
+    add_records(store, rng.normal(0.30, 0.10, 350), "reject", "alice", k=1)
+    add_records(store, rng.normal(0.88, 0.03, 400), "accept", "alice", k=3)
+    add_records(store, rng.normal(0.50, 0.10, 350), "reject", "alice", k=3)
+    add_records(store, rng.normal(0.90, 0.03, 20), "accept", "alice", k=5)  # too few for its own
+    verifier = guarded_verifier(engine, store, admin)
+    proposal = propose(verifier, admin)
+    k1, k3, k5 = proposal.per_k
+    assert k3.accept.threshold > k1.accept.threshold and not k5.anything_proposed
+    by_k = {k: (a, r) for k, a, r in proposal.by_references}
+    assert by_k[1][0] == k1.accept.threshold and by_k[3][0] == k3.accept.threshold
+    assert by_k[5] == (proposal.overall.accept.threshold, min(proposal.overall.reject.threshold,
+                                                              proposal.overall.accept.threshold))
+    apply_calibration(store, admin, proposal, "test-1", AuditLog(store))
+    t = verifier.thresholds()
+    assert t.for_references(3).accept == k3.accept.threshold and t.for_references(1).accept == k1.accept.threshold
+    assert t.for_references(4).accept == k3.accept.threshold  # the nearest listed count below
+    assert not [p for p in table_problems(store) if "thresholds" in p]

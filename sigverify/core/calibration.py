@@ -19,8 +19,8 @@ fewer, no threshold can support the target and that side is refused (no number i
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -268,11 +268,16 @@ class OutcomeShares:
 
     @classmethod
     def of(cls, scores: np.ndarray, pair: ThresholdPair) -> OutcomeShares:
+        return cls.of_each(scores, np.full(scores.size, pair.accept), np.full(scores.size, pair.reject))
+
+    @classmethod
+    def of_each(cls, scores: np.ndarray, accept: np.ndarray, reject: np.ndarray) -> OutcomeShares:
+        """Each score against its own thresholds (those for its reference count)."""
         n = scores.size
         if n == 0:
             return cls(0, 0.0, 0.0, 0.0)
-        match = float(np.mean(scores >= pair.accept))
-        no_match = float(np.mean(scores < pair.reject))
+        match = float(np.mean(scores >= accept))
+        no_match = float(np.mean(scores < reject))
         return cls(n, match, max(0.0, 1.0 - match - no_match), no_match)
 
     def to_dict(self) -> dict:
@@ -325,6 +330,19 @@ class LabelledScore:
     genuine: bool | None
     references: int  # K, the number of references it was scored against
     key: str  # where it came from: "verification:<id>" or "<customer>/<file sha256>"
+    customer: str = ""  # whose signature it claims to be: one customer's scores are not independent
+
+
+MIN_CUSTOMERS = 30
+
+
+def _few_customers(side: SideProposal, customers: int) -> str:
+    what, rate = _words(side.side)
+    return (f"WARNING: the {side.samples} {what} come from only {customers} customer(s). The confidence "
+            f"treats every signature as independent, but one customer's signatures resemble each other, so "
+            f"on other customers the {rate} can be well above the bound (bench/bench_calibration.py: 5 writers "
+            f"calibrated for FAR 5 % gave 11.7 % on 5 other writers). Prefer data from {MIN_CUSTOMERS} or "
+            "more customers")
 
 
 def calibrate_group(samples: Iterable[LabelledScore], current: ThresholdPair, references: int | None = None,
@@ -344,9 +362,13 @@ def calibrate_group(samples: Iterable[LabelledScore], current: ThresholdPair, re
         notes.append(f"the FRR threshold ({new_reject:.4f}) lies above the match threshold ({new_accept:.4f}): "
                      "both targets hold with no refer band, so 'no match' is set at the match threshold")
         new_reject = new_accept
-    for side in (accept, reject):
+    for side, is_genuine in ((accept, False), (reject, True)):
         if not side.proposed:
             notes.append(f"{side.side}: {side.reason}; the current threshold is kept")
+            continue
+        customers = len({s.customer for s in samples if s.genuine is is_genuine})
+        if customers < MIN_CUSTOMERS:
+            notes.append(_few_customers(side, customers))
     proposed = ThresholdPair(new_accept, new_reject)
     return GroupCalibration(
         references, int(genuine.size), int(forged.size), len(samples) - int(genuine.size) - int(forged.size),
@@ -372,6 +394,8 @@ class Calibration:
     samples: tuple[LabelledScore, ...] = field(repr=False)
     skipped: tuple[str, ...] = ()
     left_out: dict[str, int] = field(default_factory=dict)  # why some verifications are not labels
+    # what is applied per reference count, (K, accept, reject), when the data holds several K
+    by_references: tuple[tuple[int, float, float], ...] = ()
 
     def to_dict(self, with_samples: bool = False) -> dict:
         data = {
@@ -379,17 +403,23 @@ class Calibration:
             "target_far": self.target_far, "target_frr": self.target_frr, "confidence": self.confidence,
             "overall": self.overall.to_dict(), "per_k": [g.to_dict() for g in self.per_k],
             "fingerprint": self.fingerprint, "skipped": list(self.skipped), "left_out": dict(self.left_out),
+            "by_references": {str(k): {"accept": a, "reject": r} for k, a, r in self.by_references},
         }
         if with_samples:
-            data["samples"] = [[s.key, round(s.score, 6), s.genuine, s.references] for s in self.samples]
+            data["samples"] = [[s.key, round(s.score, 6), s.genuine, s.references, s.customer]
+                               for s in self.samples]
         return data
 
 
 def calibrate(samples: Sequence[LabelledScore], current: ThresholdPair, *, model_version: str, source: str,
               label_policy: str, fingerprint: str, target_far: float = DEFAULT_TARGET,
               target_frr: float = DEFAULT_TARGET, confidence: float = DEFAULT_CONFIDENCE,
-              skipped: Sequence[str] = (), left_out: dict[str, int] | None = None) -> Calibration:
-    """Propose thresholds from labelled scores, for all K together and for each K present."""
+              skipped: Sequence[str] = (), left_out: dict[str, int] | None = None,
+              current_for: Callable[[int], ThresholdPair] | None = None) -> Calibration:
+    """Propose thresholds from labelled scores, for all K together and for each K present.
+
+    ``current_for(K)``: the thresholds in force for K references (a model may ship per-K ones);
+    default ``current`` for every K."""
     for name, value in (("target FAR", target_far), ("target FRR", target_frr), ("confidence", confidence)):
         if not 0.0 < value < 1.0:
             raise ValueError(f"the {name} must lie strictly between 0 and 1 (got {value})")
@@ -397,12 +427,38 @@ def calibrate(samples: Sequence[LabelledScore], current: ThresholdPair, *, model
         why = "; ".join(f"{n} {reason}" for reason, n in sorted((left_out or {}).items()))
         raise ValueError(f"{source}: no labelled verification to calibrate from (a label is a final "
                          f"accept or reject; see the label policy)" + (f"; left out: {why}" if why else ""))
+    current_for = current_for or (lambda _k: current)
     settings = {"target_far": target_far, "target_frr": target_frr, "confidence": confidence}
     overall = calibrate_group(samples, current, None, **settings)
-    per_k = tuple(calibrate_group([s for s in samples if s.references == k], current, k, **settings)
+    per_k = tuple(calibrate_group([s for s in samples if s.references == k], current_for(k), k, **settings)
                   for k in sorted({s.references for s in samples}))
+    by_references = _per_k_thresholds(overall, per_k) if len(per_k) > 1 else ()
+    if by_references or any(current_for(g.references) != current for g in per_k):
+        # every verification against the thresholds for its own K, today and as proposed
+        applied = {k: ThresholdPair(a, r) for k, a, r in by_references}
+        overall = replace(overall, outcomes_now=_outcomes(samples, current_for),
+                          outcomes_proposed=_outcomes(samples, lambda k: applied.get(k, overall.proposed)))
     return Calibration(model_version, source, label_policy, target_far, target_frr, confidence, overall, per_k,
-                       fingerprint, tuple(samples), tuple(skipped), dict(left_out or {}))
+                       fingerprint, tuple(samples), tuple(skipped), dict(left_out or {}), by_references)
+
+
+def _per_k_thresholds(overall: GroupCalibration, per_k: Sequence[GroupCalibration]) -> tuple:
+    """(K, accept, reject) per K in the data: its own proposal where its data sufficed, else the
+    proposal for all K together, else what is in force for that K."""
+    def pick(own: SideProposal, pooled: SideProposal, now: float) -> float:
+        return own.threshold if own.proposed else pooled.threshold if pooled.proposed else now
+
+    out = []
+    for g in per_k:
+        accept = pick(g.accept, overall.accept, g.current.accept)
+        out.append((g.references, accept, min(pick(g.reject, overall.reject, g.current.reject), accept)))
+    return tuple(out)
+
+
+def _outcomes(samples: Sequence[LabelledScore], pair_for: Callable[[int], ThresholdPair]) -> OutcomeShares:
+    pairs = [pair_for(s.references) for s in samples]
+    return OutcomeShares.of_each(np.array([s.score for s in samples], dtype=np.float64),
+                                 np.array([p.accept for p in pairs]), np.array([p.reject for p in pairs]))
 
 
 # --------------------------------------------------------------------------- for the charts

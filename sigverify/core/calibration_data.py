@@ -132,7 +132,7 @@ def store_scores(store: Store, model_version: str, policy: str | None = None) ->
     policy = policy or label_policy(store)
     admins = _administrators(store)
     rows = store.run(lambda c: c.execute(
-        select(verifications.c.id, verifications.c.score, verifications.c.reference_scores,
+        select(verifications.c.id, verifications.c.customer_id, verifications.c.score, verifications.c.reference_scores,
                verifications.c.final_decision, verifications.c.final_by, verifications.c.model_version)
         .order_by(verifications.c.id)).all())
     samples, left_out = [], {}
@@ -146,7 +146,7 @@ def store_scores(store: Store, model_version: str, policy: str | None = None) ->
         genuine, why_unlabelled = _label(row, policy, admins)
         if why_unlabelled:
             left_out[f"unlabelled: {why_unlabelled}"] = left_out.get(f"unlabelled: {why_unlabelled}", 0) + 1
-        samples.append(LabelledScore(float(row.score), genuine, k, f"verification:{row.id}"))
+        samples.append(LabelledScore(float(row.score), genuine, k, f"verification:{row.id}", row.customer_id))
     return ScoreSet(tuple(samples), f"{len(samples)} recorded verifications",
                     policy, left_out)
 
@@ -208,7 +208,8 @@ def _score_batch(verifier, prepared) -> list[LabelledScore]:
     out = []
     for (item, customer, is_genuine), embedding in zip(prepared, embeddings, strict=True):
         scored = verifier.score(customer, embedding)  # pipeline.ScoreResult
-        out.append(LabelledScore(scored.score, is_genuine, len(scored.reference_scores), f"{customer}/{item.sha256}"))
+        out.append(LabelledScore(scored.score, is_genuine, len(scored.reference_scores),
+                                 f"{customer}/{item.sha256}", customer))
     return out
 
 
@@ -233,7 +234,12 @@ def propose(verifier, actor: User, *, use_store: bool = True, folder: Path | Non
                       {k: v for part in sets for k, v in part.left_out.items()},
                       tuple(s for part in sets for s in part.skipped))
     current = verifier.thresholds()
-    return calibrate(merged.samples, ThresholdPair(current.accept, current.reject),
+
+    def current_for(k: int) -> ThresholdPair:
+        t = current.for_references(k)
+        return ThresholdPair(t.accept, t.reject)
+
+    return calibrate(merged.samples, ThresholdPair(current.accept, current.reject), current_for=current_for,
                      model_version=verifier.model_version, source=merged.source, label_policy=merged.label_policy,
                      fingerprint=merged.fingerprint, target_far=target_far, target_frr=target_frr,
                      confidence=confidence, skipped=merged.skipped, left_out=merged.left_out)

@@ -76,17 +76,21 @@ def apply_calibration(store: Store, actor: User, calibration: Calibration, model
     if not calibration.overall.anything_proposed:
         raise ValueError("nothing to apply: both thresholds were refused for lack of data")
     pair = calibration.overall.proposed
-    if not -1.0 <= pair.reject <= pair.accept <= 1.0:
-        raise ValueError(f"proposed thresholds out of order: reject {pair.reject} > accept {pair.accept}")
+    for _k, accept, reject in ((None, pair.accept, pair.reject), *calibration.by_references):
+        if not -1.0 <= reject <= accept <= 1.0:
+            raise ValueError(f"proposed thresholds out of order: reject {reject} > accept {accept}")
+    thresholds = pair.to_dict()
+    if calibration.by_references:
+        thresholds["by_references"] = {str(k): {"accept": a, "reject": r} for k, a, r in calibration.by_references}
     previous = store.get_setting(THRESHOLDS_SETTING)
     applied_at = now_iso()
 
     def work(conn) -> int:
         audit_id = audit(conn, actor.username, APPLY, {
-            "thresholds": pair.to_dict(), "previous": previous, "model_version": model_version,
+            "thresholds": thresholds, "previous": previous, "model_version": model_version,
             "fingerprint": calibration.fingerprint, "applied_at": applied_at,
             "calibration": calibration.to_dict(with_samples=True)})
-        store.set_setting(THRESHOLDS_SETTING, applied_setting(audit_id, pair.to_dict(), model_version,
+        store.set_setting(THRESHOLDS_SETTING, applied_setting(audit_id, thresholds, model_version,
                                                               calibration.fingerprint, applied_at), conn=conn)
         return audit_id
 

@@ -54,6 +54,8 @@ def report_lines(c: Calibration) -> list[str]:
     if len(c.per_k) > 1:
         for g in c.per_k:
             lines += _group(g)
-        lines.append("(only the proposal for all reference counts together is applied: the thresholds are "
-                     "one pair for every K today)")
+        lines.append("applied per reference count: " + "; ".join(
+            f"K = {k}: match >= {a:.4f}, no match < {r:.4f}" for k, a, r in c.by_references)
+            + " (each K's own proposal where its data sufficed, else the one for all K together; a count "
+            "not listed uses the nearest listed count below it, else the pair for all K)")
     return lines

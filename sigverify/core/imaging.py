@@ -88,7 +88,8 @@ def load_image(
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         if isinstance(exc, UnidentifiedImageError):
             raise ImageLoadError(f"{label}: not an image file, or a format sigverify cannot read") from exc
-        raise ImageLoadError(f"{label}: image is too large to be a scan (decompression bomb?)") from exc
+        raise ImageLoadError(f"{label}: the image is too large to be a scanned cheque; it may be damaged, "
+                             "or not a scan") from exc
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as exc:
         raise ImageLoadError(f"{label}: the image is damaged or truncated ({exc})") from exc
 
@@ -102,7 +103,8 @@ def _decode(image: Image.Image, label: str, page: int, pixel_budget: int) -> Loa
     width, height = image.size
     if width * height > pixel_budget:
         raise ImageLoadError(
-            f"{label}: {width} x {height} pixels is over the budget of {pixel_budget:,} pixels"
+            f"{label}: {width} x {height} pixels is too large to be a scanned cheque (at most "
+            f"{pixel_budget // 1_000_000} megapixels); scan it again at 300 dpi"
         )
     if min(width, height) < MIN_SIDE:
         raise ImageLoadError(f"{label}: {width} x {height} pixels is too small to hold a signature")

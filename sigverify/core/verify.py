@@ -112,7 +112,10 @@ class Verifier:
         # a calibration's thresholds hold for the model whose scores it measured, not its successor
         made_for = (override or {}).get("calibration", {}).get("model_version", self.model_version)
         if override and made_for == self.model_version:
-            return Thresholds(float(override["accept"]), float(override["reject"]), "administrator")
+            # a calibration may set thresholds per reference count K (core.calibration_history)
+            by_k = tuple(sorted((int(k), float(v["accept"]), float(v["reject"]))
+                                for k, v in (override.get("by_references") or {}).items()))
+            return Thresholds(float(override["accept"]), float(override["reject"]), "administrator", by_k)
         meta = self.engine.metadata
         by_k = tuple(sorted((int(k), float(v["tau_accept"]), float(v["tau_reject"]))
                             for k, v in meta.thresholds_by_references.items()))

@@ -31,6 +31,12 @@ class Explanation:
     hint: str = ""
 
 
+def looks_blank(exc: BaseException) -> bool:
+    """No ink at all (a blank page), as opposed to ink where no signature was found."""
+    chain = [exc, exc.__cause__]
+    return any(isinstance(e, NoInkError) for e in chain) or "looks blank" in str(exc)
+
+
 def explain(exc: BaseException) -> Explanation:
     """A title, a plain sentence and what to do next, for any exception the core raises."""
     message = str(exc)
@@ -41,8 +47,11 @@ def explain(exc: BaseException) -> Explanation:
         return Explanation("File cannot be read", message,
                            "Scan the cheque again, or choose a PNG, JPEG or TIFF file.")
     if isinstance(exc, NoSignatureError | NoInkError):
+        if looks_blank(exc):
+            return Explanation("No signature found", message,
+                               "The image looks blank: check that the signed side was scanned, and scan it again.")
         return Explanation("No signature found", message,
-                           "Drag the signature box over the signature, or use a clearer scan.")
+                           "On a cheque, drag on the image to draw a box around the signature; or use a clearer scan.")
     if isinstance(exc, ModelMismatchError):
         return Explanation("Model not available", message,
                            "An administrator can accept this exact file in Settings, or choose the bundled model.")

@@ -30,7 +30,7 @@ def test_drop_then_verify_match(qtbot, registered, window, signature_files, db_u
     assert result is not None and result.customer_id == CUSTOMER
     assert page.banner.decision == result.decision.value
     assert result.decision.label in page.banner.text()
-    assert page.gauge.score == result.score
+    assert page.gauge.score == result.score and 0 <= page.gauge.shown_score <= 100
     assert len(page.signatures.tiles) == 3  # the cheque's signature + two references
     assert result.record_id is not None
     assert window.errors.last is None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 from ...core.imaging import LoadedImage, load_image
 from ...core.paths import image_file_filter
 from ...core.pipeline import NoSignatureError, PreparedSignature
+from ...core.score_scale import SCALE_MAX, shown_score, similarity
 from ...core.store import Reference
 from ...core.verify import FINAL_DECISIONS, VerificationResult
 from ..context import AppContext
-from ..errors import ErrorReporter, Explanation
+from ..errors import ErrorReporter, Explanation, looks_blank
 from ..widgets.cheque_view import ChequeView
 from ..widgets.customer_field import CustomerField
 from ..widgets.decision_banner import DecisionBanner
@@ -163,9 +164,9 @@ class VerifyPage(Page):
         left_layout.addLayout(final_box)
         left_layout.addWidget(self.score_label)
         left_layout.addStretch(0)  # stretch 0: the cheque grows to its shape first, the gap takes the rest
-        keys = QLabel("Keyboard: Ctrl+O open · Ctrl+V paste · Alt+C customer · Enter verify · Tab to the image, then "
-                      "arrows move the box, Shift+arrows resize it, Esc puts it back · Alt+A accept · Alt+J reject · "
-                      "Alt+S refer to supervisor · Ctrl+1…5 pages")
+        keys = QLabel("Keyboard: Ctrl+O open · Ctrl+V paste · Alt+C customer · Enter verify · Alt+I (or Tab from "
+                      "the customer) to the image, then arrows move the box, Shift+arrows resize it, Esc puts it "
+                      "back · Alt+A accept · Alt+J reject · Alt+S refer to supervisor · Ctrl+1…5 pages")
         keys.setObjectName("pageSubtitle")
         keys.setWordWrap(True)
         left_layout.addWidget(keys)
@@ -174,6 +175,17 @@ class VerifyPage(Page):
         splitter.setStretchFactor(1, 2)
         self.page_layout.addWidget(splitter, 1)
         self._update_gauge(None)
+        # the image straight after the customer: Tab from the field, or Alt+I from anywhere on the page
+        self.drop_zone.set_content(self.cheque_view)  # in the window from the start, for the tab order
+        self.drop_zone.show_hint()
+        QWidget.setTabOrder(self.customer, self.cheque_view)
+        QWidget.setTabOrder(self.cheque_view, self.verify_button)
+        to_image = QShortcut(QKeySequence("Alt+I"), self, self.focus_image)
+        to_image.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    def focus_image(self) -> None:
+        if self.outcome is not None and self.cheque_view.isVisible():
+            self.cheque_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _connect(self) -> None:
         self.drop_zone.files_dropped.connect(lambda paths: self.load_file(paths[0]))
@@ -244,6 +256,7 @@ class VerifyPage(Page):
 
     def _new_source(self, source: str | bytes, name: str) -> None:
         self.source, self.source_name, self.user_box, self.outcome = source, name, None, None
+        self.reset_box_button.setEnabled(False)  # nothing was moved on the new image
         self.file_label.setText(name)
         self.signatures.set_tiles([])
         self.drop_zone.show_hint("Reading the cheque…")
@@ -351,6 +364,7 @@ class VerifyPage(Page):
     def _failed(self, exc: BaseException, details: str) -> None:
         self._clear_result("")
         if self.outcome is None:
+            self.reset_box_button.setEnabled(False)  # no image, so no box to put back
             self.drop_zone.show_hint("Drop a scanned cheque or signature here\n\nor click to open a file (Ctrl+O)")
         self.errors.report(exc, details, action="verify")
 
@@ -365,14 +379,16 @@ class VerifyPage(Page):
         elif outcome.prepared is not None:
             self.cheque_view.set_box(outcome.prepared.box)
         self.outcome = outcome
-        tiles = [Tile("This cheque", ink_on_paper(outcome.prepared.normalized),
-                      "signature found on the cheque" if outcome.prepared.box else "signature as given",
-                      highlight=True)] if outcome.prepared else []
+        tiles = [self._questioned_tile(outcome.prepared)] if outcome.prepared else []
         if outcome.error is not None:
             self.signatures.set_tiles(tiles)
             explanation = self.errors.report(outcome.error, action="verify")
-            self._clear_result("No signature found: drag a box over it" if outcome.prepared is None
-                               else f"Not verified: {explanation.title.lower()}")
+            if outcome.prepared is not None:
+                self._clear_result(f"Not verified: {explanation.title.lower()}")
+            elif looks_blank(outcome.error):
+                self._clear_result("The image looks blank: scan the signed side again")
+            else:
+                self._clear_result("No signature found: drag on the image to draw a box around it")
             self.outcome_shown.emit(outcome)
             return
         result = outcome.result
@@ -382,7 +398,9 @@ class VerifyPage(Page):
             scores = {r.reference_id: r.score for r in result.reference_scores}
             best = result.best_reference_id
             for number, (ref, png) in enumerate(outcome.references, start=1):
-                caption = f"score {scores.get(ref.id, float('nan')):.3f}" + (" · best" if ref.id == best else "")
+                t = result.thresholds
+                caption = (f"similarity {shown_score(scores[ref.id], t.accept, t.reject)}" if ref.id in scores
+                           else "not compared") + (" · best" if ref.id == best else "")
                 tiles.append(Tile(f"Reference {number}", ink_on_paper_png(png), caption))
             self._show_result(result, outcome.seconds)
             self.verified.emit(result)
@@ -391,17 +409,27 @@ class VerifyPage(Page):
 
     def _show_result(self, result: VerificationResult, seconds: float) -> None:
         t = result.thresholds
-        detail = f"score {result.score:.3f}"
+        detail = f"similarity {shown_score(result.score, t.accept, t.reject)} of {SCALE_MAX}"
         self.banner.set_decision(result.decision.value, result.decision.label, detail)
         self._update_gauge(result)
         source = "set by an administrator" if t.source == "administrator" else "from the model"
         self.score_label.setText(
             f"Customer {result.customer_id}: best of {len(result.reference_scores)} reference(s). "
-            f"Match at {t.accept:.3f} or above, no match below {t.reject:.3f} (thresholds {source}). "
-            f"Checked in {seconds:.2f} s.")
+            f"Match at {similarity(t.accept)} or above, no match below {similarity(t.reject)} "
+            f"(similarity 0–{SCALE_MAX}; thresholds {source}). Checked in {seconds:.2f} s.")
         for button in self.final_buttons.values():
             button.setEnabled(result.record_id is not None)
         self.final_label.setText("")
+
+    def _questioned_tile(self, prepared: PreparedSignature) -> Tile:
+        """The signature being checked, described as what it is: a crop, found, or boxed by hand."""
+        if self.user_box is not None:
+            caption = "in the box you set by hand"
+        elif prepared.box is not None:
+            caption = "found on the cheque"
+        else:
+            caption = "the image as given (a signature crop)"
+        return Tile("This signature", ink_on_paper(prepared.normalized), caption, highlight=True)
 
     def _update_gauge(self, result: VerificationResult | None) -> None:
         if result is not None:

@@ -9,13 +9,26 @@ finished edit (mouse release, or a short pause after key presses), in image pixe
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QPixmap, QResizeEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFocusEvent,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView, QWidget
 
 Box = tuple[int, int, int, int]
 _HANDLE_PX = 8  # how near an edge (in screen pixels) a press grabs the edge
 _MIN_SIDE = 8  # image pixels
 _KEY_PAUSE_MS = 700
+FOCUS_COLOUR = "#ffb300"  # the focus colour of the primary button: one look for "keyboard is here"
+FOCUS_RING_PX = 4
 
 
 class ChequeView(QGraphicsView):
@@ -88,6 +101,32 @@ class ChequeView(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
+
+    # --- focus: a ring and the keys, so a keyboard user sees where they are ----------------
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.viewport().update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.viewport().update()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self.hasFocus():
+            return
+        painter = QPainter(self.viewport())
+        pen = QPen(QColor(FOCUS_COLOUR), FOCUS_RING_PX)
+        painter.setPen(pen)
+        inset = FOCUS_RING_PX / 2
+        painter.drawRect(QRectF(self.viewport().rect()).adjusted(inset, inset, -inset, -inset))
+        keys = "Arrows move the box · Shift+arrows resize · Esc puts it back · Enter verifies"
+        metrics = QFontMetrics(self.font())
+        box = QRectF(FOCUS_RING_PX, FOCUS_RING_PX, metrics.horizontalAdvance(keys) + 12, metrics.height() + 6)
+        painter.fillRect(box, QColor(255, 255, 255, 225))
+        painter.setPen(QColor("#263238"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, keys)
+        painter.end()
 
     def _emit_box(self) -> None:
         box = self.box()

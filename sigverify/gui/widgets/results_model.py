@@ -11,9 +11,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QPixmap
 
 from ...core.batch import REVIEW_ORDER, ItemResult
+from ...core.score_scale import similarity
 from ..theme import DECISION_COLOURS, DECISION_SYMBOLS
 
-COLUMNS = ("Signature", "Item", "Customer", "Score", "Decision", "Problem")
+COLUMNS = ("Signature", "Item", "Customer", "Similarity", "Decision", "Problem")
 DECISION_WORDS = {"match": "Match", "refer": "Refer", "no_match": "No match"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -95,7 +96,7 @@ class ResultsModel(QAbstractTableModel):
         if column == 2:
             return result.customer_id or "—"
         if column == 3:
-            return "" if result.score is None else f"{result.score:.3f}"
+            return "" if result.score is None else str(similarity(result.score))  # 0-100, as on Verify
         if column == 4:
             return f"{DECISION_SYMBOLS[kind]} {DECISION_WORDS[kind]}" if kind in DECISION_WORDS else NOT_VERIFIED
         if column == 5:

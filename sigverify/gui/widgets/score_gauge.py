@@ -1,7 +1,9 @@
 """The score on a bar with the No match / Refer / Match bands and the two thresholds marked.
 
-Band names sit inside their band when it is wide enough (the decision banner always says it
-in words as well); threshold values sit under their ticks; the score sits above its marker.
+The bar is always 0..100 (``core.score_scale``): it does not move between checks, and the
+numbers on it are the ones the text beside it uses. Band names sit inside their band when it
+is wide enough (the decision banner always says it in words as well); threshold values sit
+under their ticks; the score sits above its marker.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ...core.score_scale import SCALE_MAX, shown_score, similarity
 from ..theme import DECISION_COLOURS
 
 _BAND_WORDS = {"no_match": "No match", "refer": "Refer", "match": "Match"}
@@ -21,24 +24,24 @@ class ScoreGauge(QWidget):
         self.setObjectName("scoreGauge")
         self.setMinimumHeight(84)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.score: float | None = None
-        self.accept = 0.9
-        self.reject = 0.75
+        self.set_values(None, 0.9, 0.75)
 
     def sizeHint(self) -> QSize:
         return QSize(360, 84)
 
     def set_values(self, score: float | None, accept: float, reject: float) -> None:
+        """The model's score and thresholds (cosine); shown on the fixed 0..100 scale."""
         self.score, self.accept, self.reject = score, accept, reject
-        text = "no score yet" if score is None else f"score {score:.3f}"
-        self.setAccessibleDescription(f"{text}; match at {accept:.3f} or above, no match below {reject:.3f}")
+        self.shown_accept, self.shown_reject = similarity(accept), similarity(reject)
+        self.shown_score = None if score is None else shown_score(score, accept, reject)
+        text = "no score yet" if self.shown_score is None else f"similarity {self.shown_score} of {SCALE_MAX}"
+        self.setAccessibleDescription(f"{text}; match at {self.shown_accept} or above, "
+                                      f"no match below {self.shown_reject}")
         self.setToolTip(self.accessibleDescription())
         self.update()
 
     def _range(self) -> tuple[float, float]:
-        # cosine scores live in -1..1, but the interesting part is around the thresholds
-        low = min(0.0, self.reject - 0.15, self.score if self.score is not None else 0.0)
-        return max(-1.0, low), 1.0
+        return 0.0, float(SCALE_MAX)  # fixed: the same bar for every check
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
@@ -50,7 +53,8 @@ class ScoreGauge(QWidget):
         def x_of(value: float) -> float:
             return bar.left() + (min(max(value, low), high) - low) / (high - low) * bar.width()
 
-        bands = (("no_match", low, self.reject), ("refer", self.reject, self.accept), ("match", self.accept, high))
+        accept, reject = self.shown_accept, self.shown_reject
+        bands = (("no_match", low, reject), ("refer", reject, accept), ("match", accept, high))
         clip = QPainterPath()
         clip.addRoundedRect(bar, 6, 6)
         painter.setClipPath(clip)
@@ -71,12 +75,19 @@ class ScoreGauge(QWidget):
         small.setPointSizeF(max(7.5, self.font().pointSizeF() * 0.9))
         painter.setFont(small)
         painter.setPen(QPen(self.palette().text().color()))
-        for value in (self.reject, self.accept):
+        for value in (reject, accept):
             x = x_of(value)
             painter.drawLine(int(x), int(bar.bottom()), int(x), int(bar.bottom() + 5))
-            painter.drawText(QRectF(x - 40, bar.bottom() + 5, 80, 20), Qt.AlignmentFlag.AlignCenter, f"{value:.2f}")
-        if self.score is not None:
-            x = x_of(self.score)
+            painter.drawText(QRectF(x - 40, bar.bottom() + 5, 80, 20), Qt.AlignmentFlag.AlignCenter, str(value))
+        for value in (low, high):  # the ends of the fixed scale, so it reads as 0..100
+            if min(abs(value - reject), abs(value - accept)) < 8:
+                continue  # a threshold's own number sits there
+            x = x_of(value)
+            align = Qt.AlignmentFlag.AlignLeft if value == low else Qt.AlignmentFlag.AlignRight
+            painter.drawText(QRectF(x - (0 if value == low else 40), bar.bottom() + 5, 40, 20),
+                             align | Qt.AlignmentFlag.AlignVCenter, str(int(value)))
+        if self.shown_score is not None:
+            x = x_of(self.shown_score)
             painter.setPen(QPen(QColor("#111111"), 2))
             painter.setBrush(QColor("#111111"))
             path = QPainterPath()
@@ -89,7 +100,7 @@ class ScoreGauge(QWidget):
             painter.drawLine(int(x), int(bar.top() + 2), int(x), int(bar.bottom() - 2))
             painter.setPen(QPen(QColor("#111111"), 1.5))
             painter.drawLine(int(x), int(bar.top() + 2), int(x), int(bar.bottom() - 2))
-            label = f"{self.score:.3f}"
+            label = str(self.shown_score)
             width = QFontMetrics(small).horizontalAdvance(label) + 8
             left = min(max(x - width / 2, 0), self.width() - width)
             painter.setPen(QPen(self.palette().text().color()))
