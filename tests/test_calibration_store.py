@@ -140,7 +140,7 @@ def test_real_signatures_too_few_forgeries_are_refused(tmp_path, datasets, store
         target = root / path.stem.split("_")[0][-3:] / kind / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
-    verifier = guarded_verifier(Engine(device="cpu"), store, admin)
+    verifier = open_session(Engine(device="cpu"), store, admin)
     for writer in sorted(p.name for p in root.iterdir()):
         verifier.register(writer, [sorted((root / writer / "genuine").iterdir())[0]])
     proposal = propose(verifier, admin, use_store=False, folder=root)
@@ -159,7 +159,7 @@ def test_each_reference_count_gets_its_own_thresholds_where_its_data_suffices(en
     add_records(store, rng.normal(0.88, 0.03, 400), "accept", "alice", k=3)
     add_records(store, rng.normal(0.50, 0.10, 350), "reject", "alice", k=3)
     add_records(store, rng.normal(0.90, 0.03, 20), "accept", "alice", k=5)  # too few for its own
-    verifier = guarded_verifier(engine, store, admin)
+    verifier = open_session(engine, store, admin)
     proposal = propose(verifier, admin)
     k1, k3, k5 = proposal.per_k
     assert k3.accept.threshold > k1.accept.threshold and not k5.anything_proposed

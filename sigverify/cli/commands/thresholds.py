@@ -23,7 +23,7 @@ def run(args, ctx) -> int:
         session.set_thresholds(args.accept, args.reject)
     t = session.thresholds()
     ctx.emit(t.to_dict(), f"match >= {t.accept:.3f}; no match < {t.reject:.3f}; refer between (from the {t.source})")
-    status = calibration_status(verifier.store, verifier.model_version)
+    status = calibration_status(session.store, session.model_version)
     if status.audit_id is not None and not status.applies:
         print(f"note: {status.message}", file=sys.stderr)  # a model update set the calibration aside
     return 0

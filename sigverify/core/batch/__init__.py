@@ -31,6 +31,7 @@ from .common import (
     BatchProgress,
     BatchSummary,
     ItemResult,
+    NoCustomerMapping,
     default_workers,
 )
 from .local_backend import LocalPoolBackend
@@ -60,8 +61,8 @@ from .worker import Prepared, prepare_item
 __all__ = [
     "ID_BEFORE_FIRST_UNDERSCORE", "IMAGE_SUFFIXES", "REPORT_COLUMNS", "REVIEW_ORDER", "STAGES",
     "BatchError", "BatchItem", "BatchOptions", "BatchProgress", "BatchRunner", "BatchSummary", "CustomerResolver",
-    "BatchBackend", "BatchDriver", "FolderSource", "ItemResult", "LocalPoolBackend", "MappingPreview", "Prepared",
-    "X9Source",
+    "BatchBackend", "BatchDriver", "FolderSource", "ItemResult", "LocalPoolBackend", "MappingPreview",
+    "NoCustomerMapping", "Prepared", "X9Source",
     "crop_thumbnails", "default_workers", "find_run", "load_results", "normalize_account", "open_source",
     "prepare_item", "preview_mapping", "read_manifest", "report_summary", "review_order", "run_batch", "write_csv",
     "write_html", "write_json",

@@ -22,6 +22,10 @@ class BatchError(ValueError):
     """The batch cannot start: bad source, manifest, pattern or run id (per-item problems are rows)."""
 
 
+class NoCustomerMapping(BatchError):
+    """A folder batch was asked for without saying whose each file is."""
+
+
 class StopRequested(Exception):
     """should_stop() said so (raised inside the local or the Ray loop, caught by the runner)."""
 

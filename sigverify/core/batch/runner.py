@@ -26,6 +26,7 @@ from .common import (
     BatchProgress,
     BatchSummary,
     ItemResult,
+    NoCustomerMapping,
     StopRequested,
 )
 from .local_backend import LocalPoolBackend
@@ -66,6 +67,10 @@ class BatchRunner:
         if options.ray_address and importlib.util.find_spec("ray") is None:
             raise BatchError("Ray is not installed: the 'cluster' extra (sigverify[cluster]) runs batches on a cluster")
         self.source = open_source(options.source)
+        if self.source.kind == "folder" and not (options.manifest or options.pattern):
+            # refused before the run: otherwise every item would end as "no customer for this item"
+            raise NoCustomerMapping(f"{options.source} is a folder: a manifest or a file-name pattern must say "
+                                    "whose each file is (only X9 files carry account numbers)")
         self.resolver = CustomerResolver(self.store, options.manifest, options.pattern)
         self.references = References(self.store)
         self.thresholds: Thresholds = verifier.thresholds()
