@@ -63,9 +63,9 @@ def run_generated(n: int, seed: int, dump: Path | None) -> dict:
     for i in range(n):
         cheque = generate_cheque(seed * 1_000_003 + i)
         t0, c0 = time.perf_counter(), time.process_time()
-        find_signature(cheque.image, cheque.dpi)
+        find_signature(cheque.image)
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-        ext, kept = find_signature_details(cheque.image, cheque.dpi)
+        ext, kept = find_signature_details(cheque.image)
         row = {"i": i, "layout": cheque.layout, "signed": cheque.signed, "found": ext.found,
                "is_cheque": ext.is_cheque, "ms": 1000 * elapsed, "cpu_ms": 1000 * cpu, "dpi": cheque.dpi,
                "bitonal": cheque.effects.get("bitonal"), "photo": cheque.effects.get("photo"),

@@ -43,7 +43,7 @@ def test_errors_go_to_stderr_with_nonzero_exit(common, signature_files, tmp_path
     unknown = sigverify("verify", "nobody", signature_files["a0"], "--json", *common)
     assert unknown.returncode != 0 and "unknown customer" in unknown.stderr and unknown.stdout == ""
     blank = sigverify("register", "C-8", signature_files["blank"], *common)
-    assert blank.returncode != 0 and "no ink" in blank.stderr or "no signature" in blank.stderr
+    assert blank.returncode != 0 and ("no ink" in blank.stderr or "no signature" in blank.stderr)
     assert json.loads(sigverify("customers", "--json", *common).stdout or "null") is None  # nothing half-written
     bad_model = tmp_path / "bad.onnx"
     bad_model.write_bytes(b"not a model")

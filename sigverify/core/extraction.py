@@ -643,8 +643,7 @@ def _erase_rules_through(keep: np.ndarray, lines: np.ndarray) -> np.ndarray:
     return out
 
 
-def find_signature_details(gray: np.ndarray, dpi: float | None = None,
-                           want_mask: bool = True) -> tuple[Extraction, np.ndarray | None]:
+def find_signature_details(gray: np.ndarray, want_mask: bool = True) -> tuple[Extraction, np.ndarray | None]:
     """``find_signature`` plus the kept ink as a bool mask in original pixels (benchmarks, debugging)."""
     gray = to_gray(np.asarray(gray))
     if gray.size == 0 or min(gray.shape) < 8:
@@ -690,7 +689,7 @@ def _original_mask(page: _Page, keep: np.ndarray, box: tuple[int, int, int, int]
     return near & (page.gray.astype(np.float32) < paper * (1.0 - page.thr_low / 255.0))
 
 
-def find_signature(gray: np.ndarray, dpi: float | None = None) -> Extraction:
-    """Signature on a cheque (or a crop passed through). ``dpi`` is accepted for callers; the method
-    measures everything relative to the printed text, so it is not needed."""
-    return find_signature_details(gray, dpi, want_mask=False)[0]
+def find_signature(gray: np.ndarray) -> Extraction:
+    """Signature on a cheque (or a crop passed through). Everything is measured relative to the
+    printed text, so the scan's resolution is not needed."""
+    return find_signature_details(gray, want_mask=False)[0]

@@ -359,10 +359,6 @@ class Store:
             raise UnknownCustomerError(customer_id)
         return customer
 
-    def find_customer_by_account(self, account: str) -> Customer | None:
-        row = self.run(lambda c: c.execute(select(customers).where(customers.c.account == account)).first())
-        return self._to_customer(row) if row is not None else None
-
     def list_customers(self, search: str | None = None) -> list[Customer]:
         active = (select(references.c.customer_pk, func.count().label("n"))
                   .where(references.c.removed_at.is_(None)).group_by(references.c.customer_pk).subquery())

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import cv2
 
-from ...core.extraction import find_signature
 from ...core.imaging import ImageLoadError, load_image
+from ...core.pipeline import locate_signature
 from ..exit_codes import ExitCode
 
 
@@ -30,7 +30,7 @@ def run(args, ctx) -> int:
                      f"{name}: error: {exc}")
             failures += 1
             continue
-        found = find_signature(image.gray, image.dpi)
+        found = locate_signature(image.gray)
         data = {"file": name, "found": found.found, "box": list(found.box) if found.box else None,
                 "confidence": round(found.confidence, 3), "is_cheque": found.is_cheque,
                 "reason": found.reason or None}
