@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from sigverify.core.normalize import NoInkError, NormalizationParams, normalize_signature
+from sigverify.core.normalize import NormalizationParams
 from sigverify.core.paths import datasets_folder, is_image_file
+from sigverify.core.pipeline import NoSignatureError, prepare
 
+# part of the cache key: images cached by an earlier loader (cv2 decoding, no finder) are not reused
+LOADER = "sigverify.core.pipeline.prepare/1"
 GENUINE_DIRS = ("genuine", "genuines", "real", "org", "original")
 FORGED_DIRS = ("forged", "forgery", "forgeries", "forg", "fake", "skilled")
 
@@ -163,15 +165,11 @@ class ImageSet:
         return writers_of(self.samples)
 
 
-def load_image(path: str) -> np.ndarray:
-    # imdecode via fromfile copes with non-ASCII paths, which cv2.imread does not on Windows
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError(f"cannot decode image {path}")
-    if image.ndim == 3:  # OpenCV gives BGR(A); normalise's to_gray wants RGB order
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if image.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-    return image
+def load_signature(path: str, params: NormalizationParams) -> np.ndarray:
+    """One sample exactly as the app sees the same file: ``sigverify.core.pipeline.prepare``
+    (decoded by sigverify.core.imaging: 16-bit, palette, alpha, CMYK, EXIF rotation, G4 TIFF;
+    the signature found; normalised). Raises NoSignatureError for a blank image."""
+    return prepare(path, params, keep=False).normalized
 
 
 def normalize_samples(samples: Sequence[Sample], params: NormalizationParams, progress: bool = False
@@ -185,8 +183,8 @@ def normalize_samples(samples: Sequence[Sample], params: NormalizationParams, pr
         it = tqdm(samples, desc="normalising", unit="img")
     for s in it:
         try:
-            arr = normalize_signature(load_image(s.path), params)
-        except NoInkError:
+            arr = load_signature(s.path, params)
+        except NoSignatureError:
             continue
         images.append(np.round(arr * 255).astype(np.uint8))
         kept.append(s)
@@ -204,7 +202,7 @@ def cache_dir() -> Path:
 def cached_dataset(spec: str, params: NormalizationParams, progress: bool = True) -> ImageSet:
     """read_dataset + normalise, cached in an npz keyed by the file list and the parameters."""
     samples = read_dataset(spec)
-    key_src = json.dumps([params.to_dict(), [(s.path, s.writer, s.kind) for s in samples]])
+    key_src = json.dumps([params.to_dict(), LOADER, [(s.path, s.writer, s.kind) for s in samples]])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", spec)[-60:]
     path = cache_dir() / f"{safe}-{key}.npz"
