@@ -69,3 +69,48 @@ def signature_files(tmp_path):
     cv2.imwrite(str(blank), np.full((120, 300), 250, np.uint8))
     files["blank"] = blank
     return files
+
+
+# --- PostgreSQL: one throw-away server per test session, a fresh database per test ---------------
+@pytest.fixture(scope="session")
+def pg_server():
+    from pg_server import remove_server, start_server
+
+    try:
+        server = start_server()
+    except LookupError as exc:  # only "no server binary here" skips; a server that fails to start fails
+        pytest.skip(f"PostgreSQL tests need a server: {exc}")
+    yield server
+    remove_server(server)
+
+
+@pytest.fixture
+def pg_url(pg_server, monkeypatch) -> str:
+    """A new empty database; the password only in SIGVERIFY_DB_PASSWORD (child processes inherit it)."""
+    import secrets
+
+    name = f"t_{secrets.token_hex(6)}"
+    pg_server.admin_sql(f"CREATE DATABASE {name}")
+    monkeypatch.setenv("SIGVERIFY_DB_PASSWORD", pg_server.password)
+    yield pg_server.url(name)
+    try:
+        pg_server.admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    except Exception:  # noqa: BLE001 - the server may have been stopped by the test; it goes at session end
+        pass
+
+
+@pytest.fixture
+def pg_store_url(pg_url) -> str:
+    """An existing, empty store on the server (as `sigverify init` leaves it)."""
+    Store(pg_url, create=True).engine.dispose()
+    return pg_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request, tmp_path) -> str:
+    """An existing, empty store, on the embedded SQLite file and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        Store(url, create=True).engine.dispose()
+        return url
+    return request.getfixturevalue("pg_store_url")

@@ -61,3 +61,28 @@ def test_thresholds_override(common):
     out = json.loads(sigverify("thresholds", "--accept", "0.95", "--reject", "0.4", "--json", *common,
                                check=True).stdout)
     assert out == {"accept": 0.95, "reject": 0.4, "source": "administrator"}
+
+
+def test_register_checks_every_image_and_names_every_bad_one(common, signature_files, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    out = sigverify("register", "C-9", signature_files["blank"], signature_files["a0"], broken, *common)
+    assert out.returncode == 4, out.stderr  # the worst refusal: a file that cannot be read
+    assert "blank.png" in out.stderr and "broken.png" in out.stderr and "nothing registered" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert sigverify("customers", "--json", *common).stdout == ""  # none registered
+
+
+def test_cuda_note_only_where_signatures_are_compared(common, signature_files, monkeypatch, capsys):
+    from sigverify.cli import context
+    from sigverify.cli.main import main
+
+    class FallingBackEngine(context.Engine):
+        fallback_message = "CUDA cannot be used here (test): running on the CPU"
+
+    monkeypatch.setattr(context, "Engine", FallingBackEngine)
+    options = [str(a) for a in common]
+    assert main(["thresholds", *options]) == 0
+    assert "CUDA" not in capsys.readouterr().err
+    assert main(["register", "C-3", str(signature_files["a0"]), *options]) == 0
+    assert capsys.readouterr().err.count("CUDA cannot be used") == 1

@@ -53,7 +53,8 @@ class CliContext:
         if engine.check.accepted:
             print(f"note: model {engine.path.name} does not match its card; running it because an "
                   "administrator accepted this exact file", file=sys.stderr)
-        if engine.fallback_message:
+        if engine.fallback_message and getattr(self.args, "runs_model", False):
+            # only where signatures are compared: `thresholds` or `customers` need not hear about CUDA
             print(f"note: {engine.fallback_message}", file=sys.stderr)
         return engine
 

@@ -1,9 +1,10 @@
 """The reference store: customers, reference signatures, verifications, users, audit, batches.
 
-SQLAlchemy Core over an embedded SQLite file by default (``--db`` takes any SQLAlchemy URL,
-so PostgreSQL can follow). Every change runs in one transaction. The schema is versioned;
-``migrate`` brings an older file up to date. Biometric columns (reference image bytes,
-normalised image, embedding) pass through ``self.cipher`` so they can be encrypted at rest.
+SQLAlchemy Core over an embedded SQLite file by default, or a PostgreSQL server shared by many
+clerk PCs (dbconfig.py: which database, and where its password comes from). Every change runs in
+one transaction. The schema is versioned with Alembic (migrations/); opening a store brings an
+older one up to date in place. Biometric columns (reference image bytes, normalised image,
+embedding) pass through ``self.cipher`` so they can be encrypted at rest.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -39,10 +41,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from .dbconfig import DatabaseSettingError, connect_url, database_setting
 from .paths import default_database_file
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # the head revision's (migrations/versions); tests check they agree
 LOCK_RETRIES = 3
+SQLITE_BUSY_TIMEOUT_MS = 2000  # a writer waits this long for another one before "locked"
+SERVER_CONNECT_TIMEOUT_S = 5  # a clerk waits this long for an unreachable server, not minutes
+# PostgreSQL: serialization failure, deadlock: the whole transaction can simply run again
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+# PostgreSQL advisory lock keys, one per purpose
+MIGRATION_LOCK_KEY = 0x5167_0001
+WRITER_LOCK_KEY = 0x5167_0002  # see _pg_writer_lock; audit.py takes the same one
+WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
 
 metadata = MetaData()
 
@@ -121,6 +132,8 @@ audit_log = Table(
     Column("details", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # schema 3: two records linking to one predecessor would fork the chain; the database refuses it
+    Index("uq_audit_log_prev_hash", "prev_hash", unique=True),
 )
 
 batch_runs = Table(
@@ -155,6 +168,10 @@ batch_items = Table(
 
 class StoreError(RuntimeError):
     """The database cannot be opened or written; the message says why in words."""
+
+
+class StoreUnreachableError(StoreError):
+    """The database server cannot be reached: nothing of the attempted change was saved."""
 
 
 class NoStoreError(StoreError):
@@ -231,28 +248,83 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=1000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
+def _pg_writer_lock(conn, cursor, statement, _parameters, _context, _executemany) -> None:
+    """PostgreSQL: the first write of a transaction waits for the writer lock, held to its end.
+
+    The same rule as SQLite's (one writer at a time, readers never wait), for the same reason:
+    every audited change (a verification, a batch flush, a registration) must get its row ids in
+    the order its audit record takes in the chain, or the cross-check of tables against the
+    trail (security/crosscheck.py) would see rows out of step with their records. Under READ
+    COMMITTED alone, two clerks' rows could be numbered in one order and audited in the other.
+    A writer holds the lock only for the few statements of its transaction (the model runs
+    before it), so clerks wait for each other's commits, milliseconds, never for more than one
+    transaction; queries never take it. One writer at a time also means no deadlocks.
+    """
+    if conn.info.get("sigverify_writer_lock") or not statement.lstrip()[:6].upper().startswith(WRITE_VERBS):
+        return
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK_KEY,))
+    conn.info["sigverify_writer_lock"] = True
+
+
+def _pg_transaction_ended(conn) -> None:
+    conn.info.pop("sigverify_writer_lock", None)  # released by the server with the transaction
+
+
 def _is_locked(exc: Exception) -> bool:
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
     return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+def _is_unreachable(exc: Exception) -> bool:
+    """The server went away or never answered (not: it answered with an error)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", exc)
+    # psycopg: no SQLSTATE at all means the failure was the connection's, not the server's answer
+    return type(orig).__module__.startswith("psycopg") and getattr(orig, "sqlstate", None) is None \
+        and isinstance(exc, OperationalError)
+
+
+def _engine_options(url) -> dict:
+    if url.get_backend_name() != "postgresql":
+        return {}
+    # pre_ping: a pooled connection the server dropped (restart, network) is replaced, not failed;
+    # application_name: the DBA sees which program holds which connection
+    return {"pool_pre_ping": True,
+            "connect_args": {"connect_timeout": SERVER_CONNECT_TIMEOUT_S, "application_name": "sigverify"}}
 
 
 class Store:
     def __init__(self, url: str | None = None, cipher=None, create: bool = True):
-        """``create=False`` opens only an existing sigverify database (NoStoreError otherwise)."""
-        self.url = url or default_db_url()
+        """``create=False`` opens only an existing sigverify database (NoStoreError otherwise).
+        Without ``url``: the database setting of this PC (dbconfig.py), else SQLite in the data folder."""
+        try:
+            setting = database_setting(url)
+            connect = connect_url(setting)
+        except DatabaseSettingError as exc:
+            raise StoreError(str(exc)) from None
+        if setting.source == "default":
+            default_db_url()  # makes the user data folder
+        self.url = setting.url  # never with the password (dbconfig refuses one in a URL)
         self.cipher = cipher or PlainCipher()
         try:
-            self.engine: Engine = create_engine(self.url, future=True)
+            self.engine: Engine = create_engine(connect, future=True, **_engine_options(connect))
         except Exception as exc:  # bad URL, missing driver
-            raise StoreError(f"cannot open database {self.url!r}: {exc}") from exc
+            raise StoreError(f"cannot open database {self.url!r}: {_without_password(exc, connect)}") from None
         if not create:
             self._require_existing()
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             self._ensure_sqlite_folder()
+        elif self.engine.dialect.name == "postgresql":
+            event.listen(self.engine, "before_cursor_execute", _pg_writer_lock)
+            for ended in ("commit", "rollback"):
+                event.listen(self.engine, ended, _pg_transaction_ended)
         self.migrate()
 
     def _require_existing(self) -> None:
@@ -277,15 +349,22 @@ class Store:
 
     @property
     def location(self) -> str:
+        """The SQLite file, or the server URL as configured (never with a password)."""
         database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
-        return str(database) if database else self.engine.url.render_as_string(hide_password=True)
+        return str(database) if database else self.url
 
     def _store_error(self, exc: Exception) -> StoreError:
+        reason = _without_password(getattr(exc, "orig", exc), self.engine.url)
         if _is_locked(exc):
             return StoreError(
                 f"the database {self.location} is locked by another program; try again in a moment"
             )
-        return StoreError(f"database error in {self.location}: {getattr(exc, 'orig', exc)}")
+        if _is_unreachable(exc):
+            return StoreUnreachableError(
+                f"the database server {self.engine.url.host or 'localhost'}:{self.engine.url.port or 5432} "
+                f"({self.location}) cannot be reached, so nothing was saved: "
+                f"check the network connection and try again; if it persists, tell IT ({reason})")
+        return StoreError(f"database error in {self.location}: {reason}")
 
     def run(self, work: Callable):
         """Run ``work(conn)`` in a transaction, retrying the whole unit if the database is locked."""
@@ -303,18 +382,32 @@ class Store:
 
     # --- schema -------------------------------------------------------------------------
     def migrate(self) -> None:
-        def work(conn):
-            metadata.create_all(conn, tables=[schema_version])
-            current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
-            if current > SCHEMA_VERSION:
-                raise StoreError(
-                    f"database {self.location} has schema {current}, newer than this sigverify ({SCHEMA_VERSION})"
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[version](conn)
-                conn.execute(insert(schema_version).values(version=version))
+        """Create or upgrade the schema (Alembic), all in one transaction; a no-op when up to date."""
+        from . import migrations  # its env imports this module's tables
 
-        self.run(work)
+        if self.run(lambda conn: migrations.up_to_date(conn, schema_version)):
+            return  # every start of every program: one read, no lock
+
+        def work(conn):
+            if conn.dialect.name == "sqlite":
+                # the driver starts a transaction only at the first INSERT/UPDATE and would run
+                # CREATE/ALTER outside it (a failed upgrade half done); IMMEDIATE: a second program
+                # starting at the same moment waits here (busy timeout), then finds nothing to do
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.dialect.name == "postgresql":
+                # two clerk PCs starting a new sigverify at once: one upgrades, the other waits, then
+                # finds nothing to do (the lock ends with the transaction)
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            migrations.upgrade(conn, schema_version)
+
+        try:
+            self.run(work)
+        except migrations.SchemaTooNewError as exc:
+            raise StoreError(f"database {self.location} has {exc}: install the newer sigverify") from None
+        except RuntimeError as exc:
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"database {self.location} cannot be upgraded: {exc}") from exc
 
     def schema_version(self) -> int:
         return self.run(lambda conn: conn.execute(select(func.max(schema_version.c.version))).scalar())
@@ -495,19 +588,9 @@ class Store:
         work(conn) if conn is not None else self.run(work)
 
 
-def _migrate_to_1(conn) -> None:
-    metadata.create_all(conn, tables=[customers, references, verifications, settings, users, audit_log,
-                                      batch_runs, batch_items])
 
-
-# --- schema 2: batch report columns (owner: core/batch/) -----------------------------
-def _migrate_to_2(conn) -> None:
-    """Add batch_items.details and .crop_png; a file made by create_all at schema 1 already has them."""
-    present = {column["name"] for column in inspect(conn).get_columns("batch_items")}
-    for column in (batch_items.c.details, batch_items.c.crop_png):
-        if column.name not in present:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(text(f"ALTER TABLE batch_items ADD COLUMN {column.name} {kind}"))
-
-
-MIGRATIONS: dict[int, Callable] = {1: _migrate_to_1, 2: _migrate_to_2}
+def _without_password(exc: Exception, url) -> str:
+    """The error's text with the password blanked, should a driver ever quote the connection string."""
+    message = str(exc)
+    password = getattr(url, "password", None)
+    return message.replace(password, "***") if password else message

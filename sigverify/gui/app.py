@@ -58,7 +58,14 @@ def install_excepthook() -> None:
     def hook(exc_type, exc, tb) -> None:
         log.critical("unhandled error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
         app = QApplication.instance()
-        if app is not None:
+        if app is not None and issubclass(exc_type, StoreError):
+            # e.g. the shared server went away during a read on the GUI thread: say that, plainly;
+            # every change runs in one transaction, so nothing is half-written and no restart is needed
+            from .errors import explain
+
+            explanation = explain(exc)
+            QMessageBox.warning(None, explanation.title, f"{explanation.text}\n\n{explanation.hint}")
+        elif app is not None:
             QMessageBox.critical(None, "sigverify", "sigverify hit an unexpected problem and may need a restart.\n"
                                  f"The details are in {log_file()}.")
 

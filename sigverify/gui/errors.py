@@ -18,7 +18,7 @@ from ..core.model_trust import ModelError, ModelMismatchError
 from ..core.normalize import NoInkError
 from ..core.pipeline import NoSignatureError
 from ..core.security import ModelNotAllowed, PermissionDenied
-from ..core.store import StoreError, UnknownCustomerError
+from ..core.store import StoreError, StoreUnreachableError, UnknownCustomerError
 from .context import log_file
 
 log = logging.getLogger("sigverify.gui")
@@ -61,6 +61,10 @@ def explain(exc: BaseException) -> Explanation:
     if isinstance(exc, ModelError):
         return Explanation("Model not available", message,
                            "Choose the model file in Settings, or ask IT to reinstall sigverify.")
+    if isinstance(exc, StoreUnreachableError):
+        return Explanation("Database server unreachable", message,
+                           "Nothing was saved. Check the network connection, then try again; "
+                           "if it persists, tell IT.")
     if isinstance(exc, StoreError):
         return Explanation("Database problem", message, "Try again; if it persists, tell IT.")
     if isinstance(exc, PermissionDenied | PermissionError):

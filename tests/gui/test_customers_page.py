@@ -44,7 +44,7 @@ def test_blank_image_is_refused_with_reason(qtbot, window, signature_files, db_u
     page = _open_customers(window)
     page.start_registration("C888", [str(signature_files["blank"])], name="Blank")
     wait_idle(qtbot, window)
-    assert window.errors.last is not None and window.errors.last.title == "No signature found"
+    assert window.errors.last is not None and window.errors.last.title == "No usable signature"
     assert "blank" in window.errors.last.text
     assert page.dialog is None  # nothing to confirm
     assert open_store(db_url).get_customer("C888") is None
@@ -108,3 +108,23 @@ def test_clerk_with_unaccepted_model_is_told_why(qtbot, make_window, db_url, adm
     assert window.context.session is None
     assert window.errors.last is not None and window.errors.last.title == "Not allowed"
     assert "administrator" in window.errors.last.text
+
+
+def test_several_references_are_all_checked_and_every_bad_one_is_named(qtbot, window, signature_files, db_url,
+                                                                       tmp_path):
+    page = _open_customers(window)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    files = [signature_files["blank"], signature_files["a0"], broken, signature_files["a1"]]
+    page.start_registration("C901", [str(f) for f in files], name="Dora Many")
+    wait_idle(qtbot, window)
+    confirm = page.dialog
+    assert confirm is not None and len(confirm.prepared) == 2  # the good ones, though the first file was bad
+    assert "blank.png" in confirm.refused_label.text() and "broken.png" in confirm.refused_label.text()
+    assert confirm.refused_label.isVisibleTo(confirm)
+    ok = confirm.buttons.button(confirm.buttons.StandardButton.Ok)
+    assert ok.text().replace("&", "") == "Register the 2 usable signatures"
+    assert open_store(db_url).get_customer("C901") is None  # nothing before the confirmation
+    confirm.buttons.accepted.emit()
+    wait_idle(qtbot, window)
+    assert len(open_store(db_url).references_for("C901")) == 2

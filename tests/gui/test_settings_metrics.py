@@ -27,3 +27,48 @@ def test_the_shipped_card_renders():
     if not card.is_file():
         pytest.skip(f"no shipped model card at {card}")
     assert "EER" in _metrics_text(json.loads(card.read_text())["metrics"])
+
+
+CARD_METRICS = {
+    "crossval_bank": {"n_folds": 5,
+                      "k1": {"frr_at_tau": {"mean": 0.62, "std": 0.2, "n": 5}, "far_skilled_at_tau": {"mean": 0.004},
+                             "eer_skilled": {"mean": 0.18}, "auc": {"mean": 0.89}, "writers": 40, "references": 1},
+                      "k3": {"frr_at_tau": 0.41, "far_skilled_at_tau": 0.021, "writers": 40, "references": 3}},
+    "writer_disjoint": {"val": {"k1": {"frr_at_tau": 0.5, "far_skilled_at_tau": 0.0, "references": 1, "writers": 8,
+                                       "score_histogram": {"edges": [-1.0, -0.5, 0.0, 0.5, 1.0],
+                                                           "genuine": [0, 1, 5, 30], "skilled": [3, 20, 9, 1]}}}},
+}
+
+
+def test_consequences_in_words_for_whatever_reference_counts_the_card_has():
+    from sigverify.core.card_summary import describe, evaluations
+
+    text = describe(evaluations(CARD_METRICS))
+    assert ("With 1 reference: about 62 % of the genuine signatures go to refer instead of match, and under 1 % "
+            "of the skilled forgeries are accepted as a match") in text
+    assert "With 3 references: about 41 % of the genuine signatures" in text and "about 2 % of the skilled" in text
+    assert "bank writers, cross-validated over 5 folds, 40 writers" in text
+    assert text.index("cross-validated") < text.index("validation writers")  # the steadiest figures first
+    for jargon in ("EER", "AUC", "n_folds", "crossval_"):
+        assert jargon not in text
+
+
+def test_settings_shows_the_words_and_the_score_distribution_with_both_thresholds(qtbot, window):
+    from PySide6.QtGui import QColor
+
+    page = window.pages["settings"]
+    window.show_page("settings")
+    page._show_metrics(CARD_METRICS, window.context.engine.metadata)
+    assert "about 62 % of the genuine signatures go to refer" in page.model_metrics.text()
+    assert "EER" in page.model_metrics.toolTip()  # the engineers' figures are still there, on hover
+    assert page.metrics_plot.isVisibleTo(page)
+    marks = {m.label: m.threshold for m in page.metrics_plot.curves.marks}
+    t = window.context.session.thresholds().for_references(1)
+    assert marks == {"no match now": t.reject, "match now": t.accept}
+    assert f"no match below {t.reject:.2f}, match from {t.accept:.2f}" in page.metrics_plot_caption.text()
+    image = page.metrics_plot.grab().toImage()
+    colours = {image.pixelColor(x, y).name() for x in range(0, image.width(), 3) for y in range(0, image.height(), 3)}
+    assert any(QColor(c).green() > 100 and QColor(c).red() < 150 for c in colours)  # genuine bars drawn
+    page._show_metrics({"val": {"k1": {"frr_at_tau": 0.5, "far_skilled_at_tau": 0.01, "references": 1}}},
+                       window.context.engine.metadata)
+    assert not page.metrics_plot.isVisibleTo(page) and "no score distribution" in page.metrics_plot_caption.text()

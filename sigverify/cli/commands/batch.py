@@ -51,7 +51,7 @@ def add_parser(subparsers, common) -> None:
                    help="run on a Ray cluster (ray://HOST:10001, auto, or 'local' to start one here); needs the "
                         "'cluster' extra, and SOURCE on storage every node can read")
     p.add_argument("--ray-actors", type=int, metavar="N", help="embedding actors on Ray (default: one per GPU)")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, runs_model=True)  # the CPU/CUDA note belongs here (and in info)
 
 
 def _resume(value: str | None) -> bool | int:

@@ -39,7 +39,7 @@ def add_parser(subparsers, common) -> None:
     action.add_argument("--revert", action="store_true", help="put back the thresholds the calibration in "
                         "force replaced")
     action.add_argument("--history", action="store_true", help="list applied and reverted calibrations")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, runs_model=True)  # the CPU/CUDA note belongs here (and in info)
 
 
 def run(args, ctx) -> int:

@@ -31,7 +31,7 @@ def add_parser(subparsers, common) -> None:
     p.add_argument("root", help="folder with one subfolder per writer, each with genuine/ and forged/")
     p.add_argument("--references", type=int, default=1, metavar="K", help="genuine references per writer")
     p.add_argument("--seed", type=int, default=0, help="which references are drawn (default 0)")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, runs_model=True)  # the CPU/CUDA note belongs here (and in info)
 
 
 def read_folder(root: Path) -> list[tuple[Path, str, bool]]:

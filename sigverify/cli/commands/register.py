@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
+from ...core.reference_check import check_reference_images
+from ..exit_codes import ExitCode
+
 
 def add_parser(subparsers, common) -> None:
     p = subparsers.add_parser("register", parents=[common], help="register reference signature(s) for a customer")
@@ -9,11 +14,21 @@ def add_parser(subparsers, common) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE", help="signature crops or whole cheques")
     p.add_argument("--name", help="the customer's name (new customers)")
     p.add_argument("--account", help="account number, to map image cash letter items to this customer")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, runs_model=True)  # the CPU/CUDA note belongs here (and in info)
 
 
 def run(args, ctx) -> int:
-    result = ctx.session.register(args.customer_id, args.images, name=args.name)
+    session = ctx.session
+    checked = check_reference_images(session.prepare, [(path, path) for path in args.images])
+    if checked.refused:
+        # every bad file named at once; nothing registered, so a rerun with the good ones is clean
+        for refused in checked.refused:
+            print(f"error: {refused.name}: {refused.reason}", file=sys.stderr)
+        print(f"nothing registered: {len(checked.refused)} of {len(args.images)} image(s) cannot be used; "
+              "replace them or leave them out and run again", file=sys.stderr)
+        unreadable = any(r.unreadable for r in checked.refused)
+        return ExitCode.UNREADABLE_IMAGE if unreadable else ExitCode.NO_SIGNATURE
+    result = session.register(args.customer_id, checked.prepared, name=args.name)
     if args.account:
         ctx.session.update_customer(args.customer_id, account=args.account)  # guarded and audited
     ctx.emit(

@@ -9,7 +9,7 @@ def add_parser(subparsers, common) -> None:
     p.add_argument("image", help="a signature crop or a whole cheque")
     p.add_argument("--box", type=int, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
                    help="use this signature box instead of finding it")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, runs_model=True)  # the CPU/CUDA note belongs here (and in info)
 
 
 def run(args, ctx) -> int:

@@ -6,9 +6,9 @@ Changing, deleting or reordering any record breaks the chain from that record on
 off the end; ``verify`` therefore reports the head hash so it can be written down elsewhere.
 
 Records are written with the caller's connection, inside the caller's transaction, so an
-audited change and its record commit together or not at all. A record is inserted before the
-chain head is read, so the transaction holds SQLite's write lock by then (PostgreSQL: a table
-lock) and two writers can never chain to the same record.
+audited change and its record commit together or not at all. Appends are serialised, so there
+is one chain whatever the number of writers (``append`` says how); the unique index on
+``prev_hash`` (schema 3) makes the database refuse a fork should anything ever bypass that.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text, update
 
-from ..store import Store, audit_log, now_iso
+from ..store import WRITER_LOCK_KEY, Store, audit_log, now_iso
 
 GENESIS_HASH = "0" * 64
 PENDING = "pending"  # for the instant between a record's insert and its hash, inside one transaction
@@ -77,14 +77,28 @@ class AuditLog:
     def append(self, conn, user: str | None, action: str, details: dict) -> int:
         """Write one record with ``conn`` (inside the caller's transaction); returns its id."""
         if conn.dialect.name == "postgresql":
-            # READ COMMITTED would let two transactions chain to the same head: serialise appends
-            conn.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+            # Under READ COMMITTED two transactions could read the same head and fork the chain, so
+            # appends are serialised by a transaction-scoped advisory lock, released at commit or
+            # rollback (also when the client dies: the server ends its transaction). It is the
+            # store's writer lock (store._pg_writer_lock), which the transaction's first write has
+            # usually taken already; taking it again is a no-op. Why a lock and not:
+            # - SERIALIZABLE: it would abort one of two concurrent appenders at commit; every
+            #   clerk's verification is audited, so under load whole transactions would rerun,
+            #   and a retry cannot be made safe for callers with effects outside the database.
+            # - a sequence: it orders records but cannot hand out the previous record's hash,
+            #   which each record must contain: appends would still need a lock.
+            # - LOCK TABLE: the same job, but it needs UPDATE/DELETE rights on audit_log, which a
+            #   bank would rather not grant to clerk accounts, and it also blocks VACUUM.
+            # The lock lasts one short transaction (the model runs before it): clerks wait only
+            # for other writers' commits, never for each other's inference; readers never wait.
+            # Taken before the insert, the sequence hands out ids in chain order.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
         # stored as canonical text, so the hash can be recomputed from the row as it is
         details_text = canonical_json(details)
         details = json.loads(details_text)
         created_at = now_iso()
-        # insert first, then read the head: the insert takes SQLite's write lock, so no other
-        # writer can append between reading the head and linking to it (no forked chain)
+        # SQLite: insert first, then read the head: the insert takes the database's write lock, so
+        # no other writer can append between reading the head and linking to it (no forked chain)
         record_id = conn.execute(insert(audit_log).values(
             created_at=created_at, user=user, action=action, details=details_text, prev_hash=PENDING,
             hash=PENDING)).inserted_primary_key[0]

@@ -7,7 +7,7 @@ import getpass
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
@@ -240,6 +240,12 @@ def user_row_problems(row, state: dict | None) -> Iterator[str]:
         yield f"user {row.username!r}: disabled={row.disabled} in the table, not as the audit trail says"
     if "credential" in state and state["credential"] != credential_fingerprint(row.password_hash):
         yield f"user {row.username!r}: the password hash was replaced outside sigverify"
+
+
+def is_last_active_administrator(accounts: Iterable[User], username: str) -> bool:
+    """Demoting or disabling ``username`` would leave no active administrator (asked before asking)."""
+    active = [u.username for u in accounts if u.role is Role.ADMINISTRATOR and not u.disabled]
+    return active == [username]
 
 
 def _active_admins(conn) -> int:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.pipeline import PreparedSignature
+from ...core.reference_check import CheckedReferences, RefusedImage, check_reference_images
 from ..widgets.cheque_view import ChequeView
 from ..widgets.images import ink_on_paper, pixmap_from_array
 from ..workers import TaskHandle, TaskRunner
@@ -27,7 +28,7 @@ class ConfirmReferencesDialog(QDialog):
     failed = Signal(object, str)  # a re-extraction failed: (exception, details)
 
     def __init__(self, title: str, prepared: list[PreparedSignature], prepare, runner: TaskRunner,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, refused: list[RefusedImage] | None = None):
         super().__init__(parent)
         self.setObjectName("confirmReferences")
         self.setWindowTitle(title)
@@ -39,6 +40,13 @@ class ConfirmReferencesDialog(QDialog):
                        "(or select the image and use the arrow keys; Shift+arrows resize).")
         intro.setWordWrap(True)
         layout.addWidget(intro)
+        self.refused = list(refused or [])
+        self.refused_label = QLabel(self._refused_text())
+        self.refused_label.setObjectName("refusedImages")
+        self.refused_label.setWordWrap(True)
+        self.refused_label.setStyleSheet("color: #b71c1c;")
+        self.refused_label.setVisible(bool(self.refused))
+        layout.addWidget(self.refused_label)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         inner = QWidget()
@@ -67,11 +75,19 @@ class ConfirmReferencesDialog(QDialog):
         scroll.setWidget(inner)
         layout.addWidget(scroll, 1)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        usable = "usable " if self.refused else ""
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(
-            f"&Register {len(self.prepared)} signature{'s' if len(self.prepared) != 1 else ''}")
+            f"&Register the {len(self.prepared)} {usable}signature{'s' if len(self.prepared) != 1 else ''}")
         self.buttons.accepted.connect(self._confirm)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+
+    def _refused_text(self) -> str:
+        if not self.refused:
+            return ""
+        lines = "\n".join(f"  • {r.name.rsplit('/', 1)[-1]}: {r.reason}" for r in self.refused)
+        return (f"{len(self.refused)} image{'s' if len(self.refused) != 1 else ''} cannot be used and will not be "
+                f"registered:\n{lines}")
 
     def _show_crop(self, row: int) -> None:
         pixmap = ink_on_paper(self.prepared[row].normalized)
@@ -99,13 +115,9 @@ class ConfirmReferencesDialog(QDialog):
 
 
 def prepare_all(prepare, sources: list[tuple[str | bytes, str]]):
-    """A task function: prepare every (source, name); the first refusal stops it with its reason."""
+    """A task function: check every (source, name); every refusal is kept with its reason."""
 
-    def work(task: TaskHandle) -> list[PreparedSignature]:
-        prepared = []
-        for source, name in sources:
-            task.check()
-            prepared.append(prepare(source, name))
-        return prepared
+    def work(task: TaskHandle) -> CheckedReferences:
+        return check_reference_images(prepare, sources, task.check)
 
     return work

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.reference_check import CheckedReferences
 from ...core.store import Customer, Reference
 from ..context import AppContext
 from ..dialogs.confirm_references import ConfirmReferencesDialog, prepare_all
@@ -242,13 +243,19 @@ class CustomersPage(Page):
             return
         sources = [(path, Path(path).name) for path in paths]
         self.runner.submit("customers.prepare", prepare_all(session.prepare, sources),
-                           lambda prepared: self._confirm(customer_id, prepared, name, account, replaces),
+                           lambda checked: self._confirm(customer_id, checked, name, account, replaces),
                            lambda exc, details: self.errors.report(exc, details, action="prepare reference"))
 
-    def _confirm(self, customer_id, prepared, name, account, replaces) -> None:
+    def _confirm(self, customer_id, checked: CheckedReferences, name, account, replaces) -> None:
+        if not checked.prepared:
+            count = len(checked.refused)
+            self.errors.show(Explanation(
+                "No usable signature", f"{'None of the images' if count > 1 else 'The image'} can be used: "
+                f"{checked.describe_refused()}.", "Choose clearer scans of the signature; nothing was registered."))
+            return
         verb = "Replace a reference of" if replaces is not None else "Register references for"
-        dialog = ConfirmReferencesDialog(f"{verb} {customer_id}", prepared, self._session().prepare, self.runner,
-                                         self)
+        dialog = ConfirmReferencesDialog(f"{verb} {customer_id}", checked.prepared, self._session().prepare,
+                                         self.runner, self, refused=checked.refused)
         dialog.confirmed.connect(lambda items: self._register(customer_id, items, name, account, replaces))
         dialog.failed.connect(lambda exc, details: self.errors.report(exc, details, action="prepare reference"))
         self.dialog = dialog

@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from ... import __version__
+from ...core import card_summary
+from ...core.calibration import CurveMark, ScoreCurves
 from ...core.engine import DEVICES, Engine
 from ...core.model_trust import ModelError
 from ...core.paths import bundled_model_path, default_database_file, user_data_folder
@@ -42,6 +44,7 @@ from ..context import AppContext, log_file
 from ..dialogs.accept_model import AcceptModelDialog, ModelFileState, inspect_model_file
 from ..errors import ErrorReporter, Explanation
 from ..widgets.calibration_panel import CalibrationPanel
+from ..widgets.score_charts import ScoreHistogram
 from ..workers import TaskHandle
 from .base import Page
 
@@ -195,6 +198,13 @@ class SettingsPage(Page):
             form.addRow(label, widget)
         form.addRow(self.model_fallback)
         layout.addLayout(form)
+        # the card's score distribution with the thresholds, when the card records one
+        self.metrics_plot = ScoreHistogram()
+        self.metrics_plot.setMinimumHeight(180)
+        self.metrics_plot_caption = _value("")
+        self.metrics_plot_caption.setObjectName("pageSubtitle")
+        layout.addWidget(self.metrics_plot)
+        layout.addWidget(self.metrics_plot_caption)
         # a file that does not match its card: the hashes, and an administrator's way to accept it
         self.model_problem = _value("")
         self.model_problem.setObjectName("fallbackNote")
@@ -297,12 +307,37 @@ class SettingsPage(Page):
         else:
             card_text = "matches the file (SHA-256 checked)" if check.card_matches else "present, no checksum"
         self.model_card.setText(f"{card_text}; SHA-256 {check.sha256[:16]}…")
-        self.model_metrics.setText(_metrics_text((card.metrics if card else {}) or meta.metrics))
+        self._show_metrics((card.metrics if card else {}) or meta.metrics, meta)
         self.model_training.setText((card.training_data if card else "") or meta.training_data or "not stated")
         providers = ", ".join(engine.providers)
         self.model_providers.setText(f"{engine.device_label} — providers in use: {providers}")
         self.model_fallback.setText(engine.fallback_message or "")
         self._show_thresholds()
+
+    def _show_metrics(self, metrics: dict, meta) -> None:
+        """The card's figures as consequences in words; the engineers' figures in the tooltip."""
+        found = card_summary.evaluations(metrics)
+        self.model_metrics.setText("At the model's own thresholds, on signatures it was not trained on:\n"
+                                   + card_summary.describe(found) if found else "none recorded")
+        self.model_metrics.setToolTip(_metrics_text(metrics))
+        chosen = card_summary.first_distribution(found)
+        self.metrics_plot.setVisible(chosen is not None)
+        if chosen is None:
+            self.metrics_plot.set_curves(None)
+            self.metrics_plot_caption.setText("The model card records no score distribution to draw."
+                                              if found else "")
+            return
+        evaluation, outcome = chosen
+        session = self.context.session
+        t = session.thresholds().for_references(outcome.references) if session is not None else None
+        accept, reject = (t.accept, t.reject) if t is not None else (meta.tau_accept, meta.tau_reject)
+        d = outcome.distribution
+        self.metrics_plot.set_curves(ScoreCurves(d.edges, d.genuine, d.forged, (), (), (
+            CurveMark("no match now", reject, 0.0, 0.0), CurveMark("match now", accept, 0.0, 0.0))))
+        self.metrics_plot_caption.setText(
+            f"Scores of genuine signatures (green) and skilled forgeries (red), {evaluation.name}, with "
+            f"{outcome.references} reference{'s' if outcome.references != 1 else ''}. Dashed lines: no match "
+            f"below {reject:.2f}, match from {accept:.2f}; between them, refer.")
 
     def _show_thresholds(self) -> None:
         session = self.context.session

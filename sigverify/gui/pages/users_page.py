@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.security import Permission, Role, User
+from ...core.security.users import is_last_active_administrator
 from ..context import AppContext
 from ..dialogs.user_dialog import UserDialog
-from ..errors import ErrorReporter
+from ..errors import ErrorReporter, Explanation
 from ..workers import TaskHandle
 from .base import Page
 
@@ -178,6 +179,8 @@ class UsersPage(Page):
         if user is None:
             return
         role = Role.CLERK if user.role is Role.ADMINISTRATOR else Role.ADMINISTRATOR
+        if role is Role.CLERK and self._refuse_last_administrator(user, "made a clerk"):
+            return
         text = f"Make {user.username} {'a clerk' if role is Role.CLERK else 'an administrator'}?"
         if role is Role.CLERK and self._is_me(user):
             text += "\n\nThis is your own account: you lose the administrator pages at once."
@@ -192,6 +195,8 @@ class UsersPage(Page):
         if user.disabled:
             self._run(lambda users, actor: users.set_disabled(actor, user.username, False), user.username,
                       "enable user")
+            return
+        if self._refuse_last_administrator(user, "disabled"):
             return
         text = f"Disable {user.username}? They can no longer log in; their records stay in the audit trail."
         if self._is_me(user):
@@ -212,6 +217,15 @@ class UsersPage(Page):
                 return  # logged out: this window is closing
         if self.context.can(Permission.MANAGE_USERS):  # not after demoting or disabling oneself
             self.refresh()
+
+    def _refuse_last_administrator(self, user: User, becoming: str) -> bool:
+        """Say at once that it cannot be done, instead of a question whose Yes is then refused."""
+        if not is_last_active_administrator(self.users, user.username):
+            return False
+        self.errors.show(Explanation(
+            "Not possible", f"{user.username} is the only active administrator and cannot be {becoming}: "
+            "nobody could manage users any more.", "Make another user an administrator first."))
+        return True
 
     def _is_me(self, user: User) -> bool:
         return self.context.user is not None and self.context.user.username == user.username

@@ -30,7 +30,7 @@ from ...core.imaging import LoadedImage, load_image
 from ...core.paths import image_file_filter
 from ...core.pipeline import NoSignatureError, PreparedSignature
 from ...core.score_scale import SCALE_MAX, shown_score, similarity
-from ...core.store import Reference
+from ...core.store import Reference, StoreError
 from ...core.verify import FINAL_DECISIONS, VerificationResult
 from ..context import AppContext
 from ..errors import ErrorReporter, Explanation, looks_blank
@@ -435,7 +435,10 @@ class VerifyPage(Page):
         if result is not None:
             self.gauge.set_values(result.score, result.thresholds.accept, result.thresholds.reject)
         elif self.context.session is not None:
-            t = self.context.session.thresholds()
+            try:
+                t = self.context.session.thresholds()
+            except StoreError:  # server out of reach: keep the last ones; the check itself will say so
+                t = self.gauge
             self.gauge.set_values(None, t.accept, t.reject)
         else:
             self.gauge.set_values(None, self.gauge.accept, self.gauge.reject)
