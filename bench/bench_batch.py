@@ -3,6 +3,9 @@
     .venv/bin/python bench/bench_batch.py --n 1000                    # folder source, workers 0,1,N
     .venv/bin/python bench/bench_batch.py --n 1000 --workers 0,2 --x9  # also the same cheques as one X9 file
     .venv/bin/python bench/bench_batch.py --n 1000 --device cuda       # inference on the GPU
+    .venv/bin/python bench/bench_batch.py --n 400 --workers 0,1,2 --against /tmp/old-sigverify
+        # side by side with another source tree (e.g. `git archive <commit> | tar -x -C /tmp/old-sigverify`):
+        # each worker count runs there and here in turn, in one invocation, so both see the same load
 
 The cheques are made once by ``sigverify.synth.cheques`` (the capture mix it draws: JPEG scans,
 phone photos, bitonal 200 dpi) and kept in ``--cache``; bitonal ones are saved as CCITT G4 TIFF,
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -140,18 +144,35 @@ def write_x9_copy(files: list[Path], path: Path) -> Path:
 
 
 def table(rows: list[tuple[str, BatchSummary]]) -> str:
-    base = next((s.items_per_second for label, s in rows if s.workers == 0), None)
+    """Ratios against the single-process run (workers 0) of the same label's code."""
+    bases = {label: s.items_per_second for label, s in rows if s.workers == 0}
     head = ("| run | workers | items | items/s | ratio | wall s | " + " | ".join(f"{s} ms" for s in STAGES)
             + " | worker CPU ms | main waits |")
     lines = [head, "|" + "---|" * (6 + len(STAGES) + 2)]
     for label, s in rows:
         per_item = [1000 * s.stage_seconds.get(stage, 0.0) / max(s.processed, 1) for stage in STAGES]
+        base = bases.get(label if label != "X9.37" else "folder")
         ratio = f"{s.items_per_second / base:.2f}x" if base else "-"
         lines.append(f"| {label} | {s.workers} | {s.processed} | {s.items_per_second:.1f} | {ratio} | "
                      f"{s.elapsed:.1f} | " + " | ".join(f"{v:.1f}" for v in per_item)
                      + f" | {1000 * s.worker_cpu_seconds / max(s.processed, 1):.1f}"
                      + f" | {100 * s.waiting_seconds / max(s.elapsed, 1e-9):.0f}% |")
     return "\n".join(lines)
+
+
+def run_other_tree(tree: Path, args, workers: int) -> BatchSummary:
+    """The same run by another source tree's own bench (its code, this cheque cache and model)."""
+    out = Path(tempfile.mkdtemp()) / "other.json"
+    command = [sys.executable, str(tree / "bench" / "bench_batch.py"), "--n", str(args.n), "--workers", str(workers),
+               "--batch-size", str(args.batch_size), "--cache", str(args.cache), "--device", args.device,
+               "--json", str(out)]
+    if args.model:
+        command += ["--model", args.model]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    subprocess.run(command, check=True, env=env, cwd=tree, stdout=subprocess.DEVNULL)
+    row = json.loads(out.read_text())[0]
+    row.pop("run"), row.pop("items_per_second")
+    return BatchSummary(**row)
 
 
 def main() -> None:
@@ -165,6 +186,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--x9", action="store_true", help="also run the same cheques as one X9.37 file")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
+    parser.add_argument("--against", type=Path, metavar="TREE",
+                        help="another sigverify source tree to run side by side (its rows are labelled 'before')")
     args = parser.parse_args()
 
     files = make_cheques(args.n, args.cache, cores)
@@ -176,6 +199,9 @@ def main() -> None:
     store_file = base_store(Path(tempfile.mkdtemp()) / "base.db", engine)
     rows: list[tuple[str, BatchSummary]] = []
     for workers in [int(w) for w in args.workers.split(",")]:
+        if args.against:
+            rows.append(("before", run_other_tree(args.against, args, workers)))
+            print(f"before, {workers} workers: {rows[-1][1].items_per_second:.1f} items/s", file=sys.stderr)
         rows.append(("folder", run_once(engine, store_file, source, workers, args.batch_size)))
         print(f"folder, {workers} workers: {rows[-1][1].items_per_second:.1f} items/s", file=sys.stderr)
     if args.x9:
