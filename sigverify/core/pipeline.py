@@ -80,24 +80,25 @@ def crop_box(gray: np.ndarray, box: Box) -> np.ndarray:
     return gray[y1:y2, x1:x2]
 
 
-def locate_signature(gray: np.ndarray) -> Extraction:
+def locate_signature(gray: np.ndarray, dpi: float | None = None) -> Extraction:
     """The signature on a page (a cheque), or the page itself when it already is a signature: the
     one finder step, for prepare and for ``sigverify extract`` alike."""
-    return find_signature(gray)
+    return find_signature(gray, dpi)
 
 
-def _decode(source: Source, name: str | None) -> tuple[str, bytes | None, np.ndarray, LoadedImage | None]:
-    """(label, bytes or None, gray, LoadedImage or None) for any accepted source."""
+def _decode(source: Source, name: str | None) -> tuple[str, bytes | None, np.ndarray, float | None,
+                                                           LoadedImage | None]:
+    """(label, bytes or None, gray, dpi, LoadedImage or None) for any accepted source."""
     if isinstance(source, LoadedImage):
-        return printable_name(name or source.source), None, source.gray, source
+        return printable_name(name or source.source), None, source.gray, source.dpi, source
     if isinstance(source, np.ndarray):
         if source.dtype != np.uint8 or source.ndim != 2:
             raise ValueError("a decoded image must be a uint8 grayscale array (H, W)")
-        return printable_name(name or "<image>"), None, source, None
+        return printable_name(name or "<image>"), None, source, None, None
     label = printable_name(name or ("<bytes>" if isinstance(source, bytes | bytearray) else str(source)))
     data = read_file_bytes(source, label)
     image = load_image(data, name=label)
-    return label, data, image.gray, image
+    return label, data, image.gray, image.dpi, image
 
 
 def prepare(source: Source, params: NormalizationParams, *, name: str | None = None, box: Box | None = None,
@@ -109,7 +110,7 @@ def prepare(source: Source, params: NormalizationParams, *, name: str | None = N
     results between processes: only what the store and the report need travels)."""
     started = mark = time.perf_counter()
     timings: dict[str, float] = {}
-    label, data, gray, image = _decode(source, name)
+    label, data, gray, dpi, image = _decode(source, name)
     sha256 = hashlib.sha256(data).hexdigest() if data is not None else ""
     timings["decode"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -119,7 +120,7 @@ def prepare(source: Source, params: NormalizationParams, *, name: str | None = N
                                 crop=crop, reason="box set by the user")
         found_by = "user box"
     else:
-        extraction = locate_signature(gray)
+        extraction = locate_signature(gray, dpi)
         if not extraction.found or extraction.crop is None:
             raise NoSignatureError(f"{label}: no signature found ({extraction.reason or 'nothing signature-like'})")
         found_by = "finder" if extraction.is_cheque else "whole image"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import cv2
 
+from ...core.extraction import finder_notice
 from ...core.imaging import ImageLoadError, load_image
 from ...core.pipeline import locate_signature
 from ..exit_codes import ExitCode
@@ -30,7 +32,7 @@ def run(args, ctx) -> int:
                      f"{name}: error: {exc}")
             failures += 1
             continue
-        found = locate_signature(image.gray)
+        found = locate_signature(image.gray, image.dpi)
         data = {"file": name, "found": found.found, "box": list(found.box) if found.box else None,
                 "confidence": round(found.confidence, 3), "is_cheque": found.is_cheque,
                 "reason": found.reason or None}
@@ -42,6 +44,9 @@ def run(args, ctx) -> int:
                 else f"{name}: no signature found ({found.reason})")
         ctx.emit(data, text)
         unsigned += not found.found
+    notice = finder_notice()
+    if notice:  # the learned finder's model is missing or damaged: the rules stood in (said once)
+        print(f"note: {notice}", file=sys.stderr)
     # the worst outcome decides: unreadable, then no signature (README, exit codes)
     if failures:
         return ExitCode.UNREADABLE_IMAGE
