@@ -143,36 +143,45 @@ def write_x9_copy(files: list[Path], path: Path) -> Path:
     return path
 
 
-def table(rows: list[tuple[str, BatchSummary]]) -> str:
+def table(rows: list[tuple[str, BatchSummary]], cpu_seconds: dict[int, float] | None = None) -> str:
     """Ratios against the single-process run (workers 0) of the same label's code."""
     bases = {label: s.items_per_second for label, s in rows if s.workers == 0}
+    cpu_seconds = cpu_seconds or {}
     head = ("| run | workers | items | items/s | ratio | wall s | " + " | ".join(f"{s} ms" for s in STAGES)
-            + " | worker CPU ms | main waits |")
-    lines = [head, "|" + "---|" * (6 + len(STAGES) + 2)]
-    for label, s in rows:
+            + " | worker CPU ms | main waits |" + (" all CPU s |" if cpu_seconds else ""))
+    lines = [head, "|" + "---|" * (6 + len(STAGES) + 2 + bool(cpu_seconds))]
+    for row, (label, s) in enumerate(rows):
         per_item = [1000 * s.stage_seconds.get(stage, 0.0) / max(s.processed, 1) for stage in STAGES]
         base = bases.get(label if label != "X9.37" else "folder")
         ratio = f"{s.items_per_second / base:.2f}x" if base else "-"
         lines.append(f"| {label} | {s.workers} | {s.processed} | {s.items_per_second:.1f} | {ratio} | "
                      f"{s.elapsed:.1f} | " + " | ".join(f"{v:.1f}" for v in per_item)
                      + f" | {1000 * s.worker_cpu_seconds / max(s.processed, 1):.1f}"
-                     + f" | {100 * s.waiting_seconds / max(s.elapsed, 1e-9):.0f}% |")
+                     + f" | {100 * s.waiting_seconds / max(s.elapsed, 1e-9):.0f}% |"
+                     + (f" {cpu_seconds[row]:.1f} |" if row in cpu_seconds else (" - |" if cpu_seconds else "")))
     return "\n".join(lines)
 
 
-def run_other_tree(tree: Path, args, workers: int) -> BatchSummary:
-    """The same run by another source tree's own bench (its code, this cheque cache and model)."""
+def run_tree(tree: Path, args, workers: int) -> tuple[BatchSummary, float]:
+    """One run by a source tree's own bench in a child process (its code, this cheque cache and
+    model), and the CPU seconds that child and its workers used (model load and store set-up
+    included, the same for every tree)."""
     out = Path(tempfile.mkdtemp()) / "other.json"
     command = [sys.executable, str(tree / "bench" / "bench_batch.py"), "--n", str(args.n), "--workers", str(workers),
                "--batch-size", str(args.batch_size), "--cache", str(args.cache), "--device", args.device,
                "--json", str(out)]
     if args.model:
         command += ["--model", args.model]
+    import resource  # POSIX only, like this comparison
+
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(command, check=True, env=env, cwd=tree, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     row = json.loads(out.read_text())[0]
-    row.pop("run"), row.pop("items_per_second")
-    return BatchSummary(**row)
+    known = set(BatchSummary.__dataclass_fields__)
+    return BatchSummary(**{k: v for k, v in row.items() if k in known}), cpu
 
 
 def main() -> None:
@@ -198,10 +207,15 @@ def main() -> None:
     engine = load_engine(args.model, args.device)
     store_file = base_store(Path(tempfile.mkdtemp()) / "base.db", engine)
     rows: list[tuple[str, BatchSummary]] = []
+    cpu_seconds: dict[int, float] = {}  # row -> CPU of its child process tree (--against runs)
     for workers in [int(w) for w in args.workers.split(",")]:
-        if args.against:
-            rows.append(("before", run_other_tree(args.against, args, workers)))
-            print(f"before, {workers} workers: {rows[-1][1].items_per_second:.1f} items/s", file=sys.stderr)
+        if args.against:  # both trees in child processes, one after the other, for every worker count
+            for label, tree in (("before", args.against), ("after", ROOT)):
+                summary, cpu = run_tree(tree, args, workers)
+                rows.append((label, summary))
+                cpu_seconds[len(rows) - 1] = cpu
+                print(f"{label}, {workers} workers: {summary.items_per_second:.1f} items/s", file=sys.stderr)
+            continue
         rows.append(("folder", run_once(engine, store_file, source, workers, args.batch_size)))
         print(f"folder, {workers} workers: {rows[-1][1].items_per_second:.1f} items/s", file=sys.stderr)
     if args.x9:
@@ -212,7 +226,7 @@ def main() -> None:
     print(f"\n{len(files)} generated cheques, model {engine.metadata.version}, inference on "
           f"{engine.device_label} ({', '.join(engine.providers)}), {cores} CPU cores, batch size {args.batch_size}, "
           f"load average {load:.1f} (5 min)\n")
-    print(table(rows))
+    print(table(rows, cpu_seconds))
     if args.json:
         args.json.write_text(json.dumps([{"run": label, **s.to_dict()} for label, s in rows], indent=1))
 

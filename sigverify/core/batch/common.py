@@ -76,7 +76,7 @@ class BatchSummary:
     elapsed: float
     stage_seconds: dict[str, float]
     waiting_seconds: float  # main process idle, waiting for workers: the CPU stages starving inference
-    worker_cpu_seconds: float  # CPU time of decode + extraction + normalisation, all processes
+    worker_cpu_seconds: float  # CPU time of decode + extraction + normalisation (+ embedding where workers embed)
     workers: int
     providers: list[str]
     model: str

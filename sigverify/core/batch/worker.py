@@ -108,12 +108,13 @@ def prepare_chunk(items: list[BatchItem], prepare_one: Callable[..., Prepared] =
     engine = engine or _ENGINE
     ready = [r for r in results if r.error is None and r.normalized is not None]
     if engine is not None and ready:
-        mark = time.perf_counter()
+        mark, cpu_mark = time.perf_counter(), time.process_time()
         embeddings = engine.embed(np.stack([r.normalized for r in ready]), batch_size=len(ready))
-        share = (time.perf_counter() - mark) / len(ready)
+        share, cpu_share = (time.perf_counter() - mark) / len(ready), (time.process_time() - cpu_mark) / len(ready)
         for result, embedding in zip(ready, embeddings, strict=True):
             result.embedding, result.normalized = embedding, None  # the 128 KB input stays here
             result.timings["inference"] = share
+            result.timings["cpu"] = result.timings.get("cpu", 0.0) + cpu_share
     return results
 
 
