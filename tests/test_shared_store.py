@@ -154,3 +154,29 @@ def test_init_on_the_server_then_every_command_finds_it(pg_url, capsys, monkeypa
     assert cli_main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["database"] == pg_url and info["schema_version"] == 3  # named without credentials
+
+
+def test_a_writer_holds_up_other_writers_for_one_transaction_and_readers_not_at_all(pg_store_url):
+    import threading
+    import time
+
+    from sigverify.core.store import verifications
+
+    store = Store(pg_store_url)
+    store.add_references("C-1", [_ref(1)], "v1")
+    other = Store(pg_store_url)  # another clerk PC
+    with store.engine.connect() as conn:
+        transaction = conn.begin()
+        conn.execute(verifications.insert().values(customer_id="C-1", created_at="t"))  # holds the writer lock
+        began = time.monotonic()
+        assert [r.customer_id for r in other.references_for("C-1")] == ["C-1"]  # a read does not wait
+        assert time.monotonic() - began < 2
+        done = threading.Event()
+        thread = threading.Thread(target=lambda: (other.record_verification({"customer_id": "C-1"}), done.set()))
+        thread.start()
+        assert not done.wait(1.0)  # the second writer waits for the first one's transaction ...
+        transaction.commit()
+    assert done.wait(10)  # ... and no longer: it goes on at the commit
+    thread.join()
+    ids = store.run(lambda c: c.execute(select(verifications.c.id).order_by(verifications.c.id)).scalars().all())
+    assert len(ids) == 2
