@@ -180,3 +180,11 @@ def test_a_writer_holds_up_other_writers_for_one_transaction_and_readers_not_at_
     thread.join()
     ids = store.run(lambda c: c.execute(select(verifications.c.id).order_by(verifications.c.id)).scalars().all())
     assert len(ids) == 2
+
+
+def test_without_the_postgres_extra_the_error_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as on a PC without `pip install '.[postgres]'`
+    with pytest.raises(StoreError, match=r"pip install 'sigverify\[postgres\]'"):
+        Store("postgresql+psycopg://clerk@db.example/sigverify")

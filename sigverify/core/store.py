@@ -322,7 +322,10 @@ class Store:
         self.cipher = cipher or PlainCipher()
         try:
             self.engine: Engine = create_engine(connect, future=True, **_engine_options(connect))
-        except Exception as exc:  # bad URL, missing driver
+        except ImportError as exc:
+            raise StoreError(f"cannot open database {self.url!r}: its driver is not installed ({exc.name or exc}); "
+                             "for PostgreSQL: pip install 'sigverify[postgres]'") from None
+        except Exception as exc:  # bad URL
             raise StoreError(f"cannot open database {self.url!r}: {_without_password(exc, connect)}") from None
         if not create:
             self._require_existing()
