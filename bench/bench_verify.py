@@ -80,6 +80,30 @@ def bench_throughput(engine: Engine, batch_sizes: list[int], seconds: float) -> 
     return rows
 
 
+def compare_models(model: Path, other: Path, device: str, threads: int, repeats: int) -> None:
+    """Single-crop verification p50 of two models measured side by side: blocks of 20 runs
+    alternate between them, so both see the same machine load."""
+    engines = {"model": Engine(model, device=device, threads=threads), "other": Engine(other, device=device,
+                                                                                      threads=threads)}
+    stages: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_samples(Path(folder), 20)
+        for engine in engines.values():
+            bench_single(engine, paths, 20)  # warm-up
+        for _ in range(max(1, repeats // 20)):
+            for name, engine in engines.items():
+                for stage, values in bench_single(engine, paths, 20).items():
+                    stages[name].setdefault(stage, []).extend(values)
+    print(f"side by side, {threads} thread(s), {device}: p50 ms per stage (p95 in brackets)")
+    labels = {name: f"{e.metadata.version} ({p.name})" for (name, e), p in zip(engines.items(), (model, other),
+                                                                             strict=True)}
+    print(f"{'stage':<10}{labels['model']:>34}{labels['other']:>34}{'ratio':>8}")
+    for stage in stages["model"]:
+        a, b = stages["model"][stage], stages["other"][stage]
+        cell = lambda v: f"{percentile(v, 50):.2f} ({percentile(v, 95):.2f})"  # noqa: E731
+        print(f"{stage:<10}{cell(a):>34}{cell(b):>34}{percentile(a, 50) / percentile(b, 50):>8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=bundled_model_path())
@@ -88,7 +112,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=1.5, help="time per batch size")
     parser.add_argument("--batches", default="1,8,32,64,128,256")
+    parser.add_argument("--compare", type=Path, default=None, metavar="OTHER_MODEL",
+                        help="also time OTHER_MODEL, interleaved with --model in the same run, and print the ratio")
     args = parser.parse_args()
+    if args.compare:
+        compare_models(args.model, args.compare, args.device, args.threads, args.repeats)
+        return
 
     started = time.perf_counter()
     engine = Engine(args.model, device=args.device, threads=args.threads)

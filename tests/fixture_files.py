@@ -32,9 +32,9 @@ def write_generic_layout(root: Path, signature_set: dict) -> Path:
     return root
 
 
-def add_records(store, scores, final, by, k=1, model="test-1"):
-    """Verification rows as the Verifier writes them (bulk: hundreds of them)."""
-    rows = [{"customer_id": "C-1", "score": float(s), "decision": "refer", "model_version": model, "user": "bob",
-             "reference_scores": json.dumps([{"reference_id": i, "score": float(s)} for i in range(k)]),
-             "created_at": now_iso(), "final_decision": final, "final_by": by} for s in scores]
+def add_records(store, scores, final, by, k=1, model="test-1", customers=1):
+    """Verification rows as the Verifier writes them (bulk: hundreds of them), spread over ``customers``."""
+    rows = [{"customer_id": f"C-{i % customers + 1}", "score": float(s), "decision": "refer", "model_version": model,
+             "user": "bob", "reference_scores": json.dumps([{"reference_id": j, "score": float(s)} for j in range(k)]),
+             "created_at": now_iso(), "final_decision": final, "final_by": by} for i, s in enumerate(scores)]
     store.run(lambda conn: conn.execute(insert(verifications), rows))

@@ -56,3 +56,30 @@ def test_params_round_trip_and_version_guard():
     assert NormalizationParams.from_dict(params.to_dict()) == params
     with pytest.raises(ValueError, match="version"):
         NormalizationParams.from_dict({**params.to_dict(), "version": "999"})
+
+
+def _pen_drawing(thickness: int) -> np.ndarray:
+    img = np.full((200, 500), 255, np.uint8)
+    pts = np.array([[30, 150], [90, 40], [150, 160], [230, 60], [300, 150], [380, 50], [470, 140]], np.int32)
+    cv2.polylines(img, [pts], False, 0, thickness=thickness, lineType=cv2.LINE_AA)
+    cv2.circle(img, (250, 120), 30, 0, thickness)
+    return img
+
+
+def test_version_2_draws_every_signature_with_one_pen():
+    """A thin and a thick pen writing the same shape give nearly the same v2 input, while v1
+    keeps the difference: what differs between pens and scanners does not reach the model."""
+    v1, v2 = NormalizationParams(), NormalizationParams(version="2")
+    thin_v1, thick_v1 = normalize_signature(_pen_drawing(2), v1), normalize_signature(_pen_drawing(9), v1)
+    thin_v2, thick_v2 = normalize_signature(_pen_drawing(2), v2), normalize_signature(_pen_drawing(9), v2)
+    # the amount of ink: about 3x apart in v1, within 25 % in v2
+    assert thick_v1.mean() > 2 * thin_v1.mean()
+    assert abs(thick_v2.mean() - thin_v2.mean()) < 0.25 * thin_v2.mean()
+    assert np.abs(thin_v2 - thick_v2).mean() < 0.6 * np.abs(thin_v1 - thick_v1).mean()
+    assert thin_v2.shape == (v2.height, v2.width) and 0.0 <= thin_v2.min() and thin_v2.max() <= 1.0
+    assert NormalizationParams.from_dict(v2.to_dict()) == v2
+
+
+def test_unknown_normalisation_version_is_refused():
+    with pytest.raises(ValueError, match="normalisation version 9"):
+        NormalizationParams.from_dict({"version": "9"})

@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from sigverify.core import signature_sets  # noqa: E402
 from sigverify.core.normalize import NormalizationParams  # noqa: E402
 from sigverify.synth.signatures import make_signature_set  # noqa: E402
 from training import data  # noqa: E402
@@ -48,7 +49,7 @@ def test_cedar_reader_layout(tmp_path):
         for w in (1, 12):
             for n in (1, 2):
                 (tmp_path / sub / f"{prefix}_{w}_{n}.png").write_bytes(b"")
-    samples = data.read_cedar(tmp_path)
+    samples = signature_sets.read_cedar(tmp_path)
     assert len(samples) == 8
     assert {s.writer for s in samples} == {"cedar:001", "cedar:012"}
     assert sum(s.kind == "genuine" for s in samples) == 4
@@ -59,7 +60,7 @@ def test_sigcomp_reader_layout(tmp_path):
     for name in ("001001_000.png", "001001_001.png", "002002_000.png"):
         (tmp_path / "data" / name).write_bytes(b"")
     (tmp_path / "data" / "forged" / "021001_000.png").write_bytes(b"")
-    samples = data.read_sigcomp2009(tmp_path)
+    samples = signature_sets.read_sigcomp2009(tmp_path)
     forged = [s for s in samples if s.kind == "forged"]
     assert len(samples) == 4 and forged[0].writer == "nisdcc:001"
 
@@ -106,3 +107,44 @@ def test_real_cedar_counts():
 def test_real_nisdcc_counts():
     samples = data.read_dataset("nisdcc-preview")
     assert len(data.writers_of(samples)) == 12 and sum(s.kind == "forged" for s in samples) == 60
+
+
+def _write_chinese(root: Path) -> None:
+    """Two e-group people (g_1 paper, g_2..g_4 tablet/phone) and one control (g_1, g_2 paper)."""
+    image = make_signature_set(1, 1, 0, seed=5)
+    img = next(iter(image.values()))["genuine"][0]
+    for folder, names in (("e001_n01", 4), ("e001_n02", 4), ("e002_n01", 4), ("c01_n01", 2)):
+        (root / folder).mkdir(parents=True)
+        for k in range(1, names + 1):
+            cv2.imwrite(str(root / folder / f"g_{k}.png"), img)
+
+
+def test_crossmedia_reader_reads_paper_only_and_keeps_people_together(tmp_path):
+    _write_chinese(tmp_path / "zh")
+    samples = signature_sets.read_signature_set(f"crossmedia:{tmp_path / 'zh'}")
+    # e-group: g_1 only (paper); control group: g_1 and g_2 (both paper)
+    assert sorted(Path(s.path).name for s in samples if s.person == "chinese:e001") == ["g_1.png", "g_1.png"]
+    assert len([s for s in samples if s.person == "chinese:c01"]) == 2
+    assert {s.writer for s in samples if s.person == "chinese:e001"} == {"chinese:e001_n01", "chinese:e001_n02"}
+    # a split by owner never puts one person's two names on both sides
+    assert {s.owner for s in samples} == {"chinese:e001", "chinese:e002", "chinese:c01"}
+
+
+def test_unknown_layout_and_empty_folder_are_clear_errors(tmp_path):
+    with pytest.raises(signature_sets.SignatureSetError, match="give a layout"):
+        signature_sets.read_signature_set("somewhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(signature_sets.SignatureSetError, match="no labelled signatures"):
+        signature_sets.read_signature_set(f"generic:{tmp_path / 'empty'}")
+
+
+def test_dataset_share_fills_batches_by_dataset():
+    samples = [data.Sample(f"a{w}{k}", f"big:{w}", "genuine") for w in range(40) for k in range(2)]
+    samples += [data.Sample(f"b{w}{k}", f"small:{w}", "genuine") for w in range(4) for k in range(2)]
+    idx = WriterIndex.build(data.ImageSet(np.zeros((len(samples), 2, 2), np.uint8), samples))
+    weights = idx.writer_weights({"small": 0.5})
+    rng = np.random.default_rng(0)
+    drawn = [idx.writers[i] for _ in range(200) for i in writer_batch(idx, 2, rng, weights=weights).writer]
+    share = np.mean([w.startswith("small:") for w in drawn])
+    assert 0.4 < share < 0.6  # uniform drawing would give 4/44 = 9 %
+    assert idx.writer_weights(None) is None

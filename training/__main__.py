@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("models/sigverify.onnx"))
     p.add_argument("--version", required=True, help='model version, e.g. "2026.11.22-1"')
     p.add_argument("--crossval", type=Path, default=None, help="crossval.json to put in the card")
+    p.add_argument("--lodo", type=Path, action="append", default=[],
+                   help="a leave-one-dataset-out run folder (same recipe, sets left out): its figures go in the card")
+    p.add_argument("--recipes", type=Path, action="append", default=[],
+                   help="a recipe-choice run folder: its validation and left-out figures go in the card")
     args = ap.parse_args(argv)
 
     from . import commands  # torch import deferred until a command runs

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from sigverify.core.model_trust import VERIFIER, ModelCard, ModelMetadata
 from sigverify.core.paths import card_path_for
@@ -18,7 +17,7 @@ from .data import cached_dataset
 from .embed import embed_images
 from .evaluate import evaluate_named_sets
 from .export import cpu_latency_ms, export_onnx, parity_check, read_metadata
-from .model import build_model, count_macs, count_params
+from .model import count_macs, count_params, load_run_model
 from .pipeline import norm_params, run_crossval, run_train
 
 
@@ -35,14 +34,6 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     summary = run_crossval(cfg, args.out, folds, args.reevaluate)
     print(json.dumps({k: v for k, v in summary.items() if k != "folds"}, indent=1))
     return 0
-
-
-def load_run_model(run: Path) -> tuple[torch.nn.Module, dict]:
-    cfg = load_config(run / "config.yaml")
-    model = build_model(cfg["model"])
-    ck = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(ck["model"])
-    return model.eval(), cfg
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -74,6 +65,36 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def lodo_results(runs: list[Path]) -> dict:
+    """{left-out set: {"k1": ..., "trained_on": ...}} from leave-one-dataset-out run folders."""
+    out = {}
+    for run in runs:
+        summary = json.loads((run / "summary.json").read_text())
+        cfg = load_config(run / "config.yaml")
+        for name, by_k in summary["results"].items():
+            if name.endswith(":left-out"):
+                out[name.removesuffix(":left-out")] = {
+                    **by_k, "trained_on": training_description(cfg, json.loads((run / "splits.json").read_text())),
+                    "run": run.name}
+    return out
+
+
+def training_description(cfg: dict, splits: dict) -> str:
+    """Which writers of which datasets trained, validated and tested this model, in words."""
+    dc = cfg["data"]
+
+    def count(key: str, name: str) -> int:
+        return sum(1 for w in splits.get(key, []) if w.rsplit(":", 1)[0] == name)
+
+    parts = [f"{name}: {count('train', name)} writer classes trained on, {count('val', name)} validation, "
+             f"{count(f'test:{name}:test', name)} test writers" for name in dc["train"]]
+    parts += [f"{name}: all trained on ({'one class per person, ' if name in dc.get('person_classes', []) else ''}"
+              f"{count('train', name)} classes)"
+              for name in dc.get("extra_train", [])]
+    left = dc.get("external_test", [])
+    return "; ".join(parts) + (f"; never trained on: {', '.join(left)}" if left else "")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     run: Path = args.run
     model, cfg = load_run_model(run)
@@ -85,18 +106,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.crossval:
         cv = json.loads(args.crossval.read_text())
         metrics["crossval_cedar"] = {k: v for k, v in cv.items() if k != "folds"}
-    train_desc = (f"{', '.join(cfg['data']['train'])}: {len(splits['train'])} writers trained on, "
-                  f"{len(splits['val'])} validation writers (thresholds, epoch choice); "
-                  f"never trained on: {', '.join(cfg['data'].get('external_test', []))}")
+    if getattr(args, "lodo", None):
+        metrics["leave_one_dataset_out"] = lodo_results(args.lodo)
+    if getattr(args, "recipes", None):
+        from .compare import row
+
+        metrics["recipe_choice"] = [row(r) for r in args.recipes]
+    if (run / "fusion.json").exists():
+        metrics["fusion_on_validation"] = json.loads((run / "fusion.json").read_text())
+    train_desc = training_description(cfg, splits)
     meta = ModelMetadata(
         version=args.version, normalization=params, embedding_size=int(cfg["model"]["embedding_size"]),
         tau_accept=float(th["tau_accept"]), tau_reject=float(th["tau_reject"]),
         threshold_notes=th["notes"], training_data=train_desc, metrics=metrics,
+        # the app applies these per reference count (pipeline.Thresholds.for_references)
+        thresholds_by_references={k: {"tau_accept": v["tau_accept"], "tau_reject": v["tau_reject"]}
+                                  for k, v in th["notes"].get("by_references", {}).items()},
         created=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     out = export_onnx(model, meta, args.out)
     # parity on real validation signatures (cached) plus blank and random inputs
     val = cached_dataset(cfg["data"]["train"][0], params).subset(splits["val"])
+    if not len(val.samples):
+        raise ValueError("no validation signatures of the first training set to check parity on")
     rng = np.random.default_rng(0)
     pick = rng.choice(len(val.images), size=min(32, len(val.images)), replace=False)
     imgs = np.concatenate([val.as_float(np.sort(pick)), np.zeros((1, params.height, params.width), np.float32),

@@ -26,7 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "optim": {"lr": 1e-3, "weight_decay": 1e-4, "epochs": 12, "steps_per_epoch": 30, "batch_writers": 32},
     "augment": {"enabled": True, "rotation_deg": 3.0, "scale": 0.06, "shear": 0.05, "shift": 0.03,
                 "gamma": 0.25, "noise": 0.03},
-    "eval": {"references": [1, 5], "seed": 0, "far_target": 0.01, "frr_target": 0.01},
+    "eval": {"references": [1, 5], "threshold_references": [1, 2, 3, 4, 5], "seed": 0, "far_target": 0.01,
+             "frr_target": 0.01},
     "crossval": {"folds": 5, "seed": 0, "val_writers": 6},
 }
 

@@ -1,8 +1,9 @@
-"""Dataset readers (CEDAR, generic ROOT/<writer>/genuine|forged, SigComp2009 preview),
-writer-disjoint splits, and the normalised-image cache.
+"""Datasets for training: the core's signature-set reader, writer-disjoint splits, and the
+normalised-image cache.
 
-Every sample is identified by (dataset, writer, kind, path). ``kind`` is "genuine" or
-"forged"; a forged sample's writer is the writer being *imitated* (a skilled forgery of w).
+Every image reaches the model through the APP's path (``sigverify.core`` load, signature
+check, normalisation): training never decodes or normalises on its own, so what the model
+learns from is exactly what the app feeds it.
 """
 
 from __future__ import annotations
@@ -15,21 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from sigverify.core.normalize import NoInkError, NormalizationParams, normalize_signature
-from sigverify.core.paths import datasets_folder, is_image_file
+from sigverify.core.paths import datasets_folder
+from sigverify.core.pipeline import prepare
+from sigverify.core.signature_sets import Sample, read_signature_set, writers_of
 
-GENUINE_DIRS = ("genuine", "genuines", "real", "org", "original")
-FORGED_DIRS = ("forged", "forgery", "forgeries", "forg", "fake", "skilled")
-
-
-@dataclass(frozen=True)
-class Sample:
-    path: str
-    writer: str  # globally unique: "<dataset>:<writer id>"
-    kind: str  # "genuine" | "forged"
+# bump when the path from file to cached array changes, so stale caches are not reused
+LOADER_VERSION = "app-prepare-1"
 
 
 def datasets_root() -> Path:
@@ -37,83 +32,9 @@ def datasets_root() -> Path:
     return datasets_folder()
 
 
-def _images(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if is_image_file(p) and p.is_file())
-
-
-def read_cedar(root: Path, name: str = "cedar") -> list[Sample]:
-    """root/full_org/original_<w>_<n>.png, root/full_forg/forgeries_<w>_<n>.png."""
-    samples = []
-    for sub, prefix, kind in (("full_org", "original", "genuine"), ("full_forg", "forgeries", "forged")):
-        pattern = re.compile(rf"{prefix}_(\d+)_(\d+)\.\w+$", re.IGNORECASE)
-        for path in _images(Path(root) / sub):
-            m = pattern.match(path.name)
-            if m:
-                samples.append(Sample(str(path), f"{name}:{int(m.group(1)):03d}", kind))
-    return _sorted(samples)
-
-
-def read_generic(root: Path, name: str | None = None) -> list[Sample]:
-    """root/<writer>/genuine/*, root/<writer>/forged/* (forgeries of that writer)."""
-    root = Path(root)
-    name = name or root.name
-    samples = []
-    for writer_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        for sub in writer_dir.iterdir():
-            if not sub.is_dir():
-                continue
-            low = sub.name.lower()
-            kind = "genuine" if low in GENUINE_DIRS else "forged" if low in FORGED_DIRS else None
-            if kind:
-                samples += [Sample(str(p), f"{name}:{writer_dir.name}", kind) for p in _images(sub)]
-    return _sorted(samples)
-
-
-def read_sigcomp2009(root: Path, name: str = "nisdcc") -> list[Sample]:
-    """SigComp2009 NISDCC: data/WWWWWW_NNN.png genuine (writer = last 3 digits of the 6),
-    data/forged/FFFWWW_NNN.png forgeries of writer WWW by forger FFF."""
-    root = Path(root)
-    data = root / "data" if (root / "data").is_dir() else root
-    samples = []
-    for path in _images(data):
-        m = re.match(r"(\d{3})(\d{3})_(\d+)\.\w+$", path.name)
-        if m:
-            samples.append(Sample(str(path), f"{name}:{m.group(2)}", "genuine"))
-    for path in _images(data / "forged"):
-        m = re.match(r"(\d{3})(\d{3})_(\d+)\.\w+$", path.name)
-        if m:
-            samples.append(Sample(str(path), f"{name}:{m.group(2)}", "forged"))
-    return _sorted(samples)
-
-
 def read_dataset(spec: str) -> list[Sample]:
-    """``cedar``, ``nisdcc-preview``, ``arabic-kaggle`` (names under datasets_root()), or
-    ``generic:/path``, ``cedar:/path``, ``sigcomp2009:/path``."""
-    kind, _, path = spec.partition(":")
-    if path:
-        root = Path(path)
-    else:
-        root = datasets_root() / spec
-        kind = {"cedar": "cedar", "nisdcc-preview": "sigcomp2009"}.get(spec, "generic")
-    if not root.is_dir():
-        raise FileNotFoundError(f"dataset folder not found: {root}")
-    if kind == "cedar":
-        return read_cedar(root)
-    if kind == "sigcomp2009":
-        return read_sigcomp2009(root)
-    if kind == "generic":
-        return read_generic(root, None if path else spec)
-    raise ValueError(f"unknown dataset kind {kind!r} in {spec!r}")
-
-
-def _sorted(samples: list[Sample]) -> list[Sample]:
-    return sorted(samples, key=lambda s: (s.writer, s.kind, s.path))
-
-
-def writers_of(samples: Sequence[Sample]) -> list[str]:
-    return sorted({s.writer for s in samples})
+    """The core's signature-set reader, with names resolved under datasets_root()."""
+    return read_signature_set(spec, datasets_root())
 
 
 # ---------------------------------------------------------------- splits
@@ -158,38 +79,51 @@ class ImageSet:
         imgs = self.images if idx is None else self.images[idx]
         return imgs.astype(np.float32) / 255.0
 
+    def subset_owners(self, owners: Sequence[str]) -> ImageSet:
+        """The samples of these owners (people; a writer when no person is recorded)."""
+        keep = set(owners)
+        idx = [i for i, s in enumerate(self.samples) if s.owner in keep]
+        return ImageSet(self.images[idx], [self.samples[i] for i in idx])
+
     @property
     def writers(self) -> list[str]:
         return writers_of(self.samples)
 
+    @property
+    def owners(self) -> list[str]:
+        return sorted({s.owner for s in self.samples})
 
-def load_image(path: str) -> np.ndarray:
-    # imdecode via fromfile copes with non-ASCII paths, which cv2.imread does not on Windows
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError(f"cannot decode image {path}")
-    if image.ndim == 3:  # OpenCV gives BGR(A); normalise's to_gray wants RGB order
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if image.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-    return image
+
+def load_normalized(path: str, params: NormalizationParams) -> np.ndarray:
+    """One labelled image -> the model input, by the app's own prepare (decode, signature
+    check, normalise): float32 (H, W) in [0, 1]. Raises what the app raises on bad input."""
+    return prepare(path, params, keep=False).normalized
+
+
+def to_uint8(normalized: np.ndarray) -> np.ndarray:
+    return np.round(normalized * 255).astype(np.uint8)
 
 
 def normalize_samples(samples: Sequence[Sample], params: NormalizationParams, progress: bool = False
                       ) -> ImageSet:
-    """Normalise every sample (skipping blank images), as uint8 to keep memory small."""
-    images, kept = [], []
+    """Every sample through the app's path, as uint8 to keep memory small. Images the app
+    would refuse (no signature found, unreadable) are left out and counted."""
+    images, kept, refused = [], [], 0
     it = samples
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(samples, desc="normalising", unit="img")
+        it = tqdm(samples, desc="normalising (app path)", unit="img")
     for s in it:
         try:
-            arr = normalize_signature(load_image(s.path), params)
-        except NoInkError:
+            arr = load_normalized(s.path, params)
+        except ValueError:  # NoSignatureError, ImageLoadError: the app would refuse it too
+            refused += 1
             continue
-        images.append(np.round(arr * 255).astype(np.uint8))
+        images.append(to_uint8(arr))
         kept.append(s)
+    if refused:
+        print(f"{refused} of {len(samples)} images refused by the app's path (no signature / unreadable)")
     h, w = params.height, params.width
     stack = np.stack(images) if images else np.zeros((0, h, w), np.uint8)
     return ImageSet(stack, kept)
@@ -204,7 +138,7 @@ def cache_dir() -> Path:
 def cached_dataset(spec: str, params: NormalizationParams, progress: bool = True) -> ImageSet:
     """read_dataset + normalise, cached in an npz keyed by the file list and the parameters."""
     samples = read_dataset(spec)
-    key_src = json.dumps([params.to_dict(), [(s.path, s.writer, s.kind) for s in samples]])
+    key_src = json.dumps([LOADER_VERSION, params.to_dict(), [(s.path, s.writer, s.kind, s.person) for s in samples]])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", spec)[-60:]
     path = cache_dir() / f"{safe}-{key}.npz"
@@ -215,7 +149,7 @@ def cached_dataset(spec: str, params: NormalizationParams, progress: bool = True
     data = normalize_samples(samples, params, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    meta = json.dumps([[s.path, s.writer, s.kind] for s in data.samples])
+    meta = json.dumps([[s.path, s.writer, s.kind, s.person] for s in data.samples])
     np.savez_compressed(tmp, images=data.images, samples=np.array(meta))
     tmp.replace(path)
     return data

@@ -27,9 +27,22 @@ def embed_images(model: torch.nn.Module, images: np.ndarray, device: str = "cpu"
 
 
 def protocol(data: ImageSet, emb: np.ndarray, references: int, seed: int = 0) -> metrics.ProtocolScores:
-    return metrics.protocol_scores(
-        emb, [s.writer for s in data.samples], [s.kind == "genuine" for s in data.samples], references, seed
-    )
+    """The verification protocol run within each dataset (writer ids are "<dataset>:<id>") and
+    pooled: a random forgery is another writer of the SAME dataset, never an easy cross-dataset
+    pair (another scanner, another script)."""
+    writers = np.array([s.writer for s in data.samples])
+    genuine = np.array([s.kind == "genuine" for s in data.samples])
+    datasets = np.array([w.rsplit(":", 1)[0] for w in writers])
+    parts = []
+    for name in sorted(set(datasets.tolist())):
+        idx = np.flatnonzero(datasets == name)
+        parts.append(metrics.protocol_scores(emb[idx], writers[idx].tolist(), genuine[idx].tolist(),
+                                             references, seed))
+    if len(parts) == 1:
+        return parts[0]
+    return metrics.ProtocolScores(
+        np.concatenate([p.genuine for p in parts]), np.concatenate([p.skilled for p in parts]),
+        np.concatenate([p.random for p in parts]), sum(p.writers for p in parts), references)
 
 
 def choose_thresholds(by_k: dict[int, metrics.ProtocolScores], far_target: float = 0.01,

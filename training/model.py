@@ -9,6 +9,8 @@ strokes are matters for signatures) instead of a global average.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -98,3 +100,14 @@ def count_macs(model: nn.Module, height: int, width: int) -> int:
     for h in hooks:
         h.remove()
     return macs
+
+
+def load_run_model(run: Path) -> tuple[SigNetSmall, dict]:
+    """A finished run's best model (eval mode) and its resolved config."""
+    from .config import load_config
+
+    cfg = load_config(run / "config.yaml")
+    model = build_model(cfg["model"])
+    ck = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
+    model.load_state_dict(ck["model"])
+    return model.eval(), cfg

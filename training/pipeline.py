@@ -12,9 +12,10 @@ import numpy as np
 from sigverify.core.normalize import NormalizationParams
 
 from .config import load_config, save_config
-from .data import ImageSet, cached_dataset, kfold_writers, split_writers
+from .data import ImageSet, Sample, cached_dataset, kfold_writers, split_writers
 from .embed import choose_thresholds, embed_images, protocol
 from .evaluate import evaluate_named_sets
+from .model import load_run_model
 from .train import pick_device, train
 
 
@@ -34,7 +35,7 @@ def _external(cfg: dict, params: NormalizationParams) -> dict[str, ImageSet]:
     out = {}
     for name in cfg["data"].get("external_test", []):
         try:
-            out[name] = cached_dataset(name, params)
+            out[f"{name}:left-out"] = cached_dataset(name, params)
         except FileNotFoundError as exc:
             print(f"skipping external test set {name}: {exc}")
     return out
@@ -62,15 +63,16 @@ def evaluate_split(cfg: dict, model, val_set: ImageSet, test_sets: dict[str, Ima
     ev = cfg["eval"]
     val_emb = embed_images(model, val_set.images, device)
     by_k = {}
-    for k in sorted({1, *ev["references"]}):
+    for k in sorted({1, *ev["references"], *ev.get("threshold_references", [])}):
         sc = protocol(val_set, val_emb, k, int(ev["seed"]))
         if sc.writers and sc.genuine.size:
             by_k[k] = sc
     tau_a, tau_r, notes = choose_thresholds(by_k, float(ev["far_target"]), float(ev["frr_target"]))
     thresholds = {"tau_accept": tau_a, "tau_reject": tau_r, "notes": notes}
     (out_dir / "thresholds.json").write_text(json.dumps(thresholds, indent=1))
+    bands = {int(k): (v["tau_accept"], v["tau_reject"]) for k, v in notes["by_references"].items()}
     results = evaluate_named_sets(lambda imgs: embed_images(model, imgs, device), test_sets,
-                                  ev["references"], tau_a, out_dir, int(ev["seed"]))
+                                  ev["references"], tau_a, out_dir, int(ev["seed"]), bands)
     summary = {"thresholds": thresholds, "results": results, **train_info}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
@@ -79,8 +81,6 @@ def evaluate_split(cfg: dict, model, val_set: ImageSet, test_sets: dict[str, Ima
 def reevaluate_run(run: Path) -> dict:
     """Thresholds and test figures of a finished run again (e.g. after a protocol change),
     from its best.pt, config and splits, without training."""
-    from .commands import load_run_model
-
     model, cfg = load_run_model(run)
     params = norm_params(cfg)
     splits = json.loads((run / "splits.json").read_text())
@@ -97,23 +97,56 @@ def reevaluate_run(run: Path) -> dict:
     return evaluate_split(cfg, model, pool.subset(splits["val"]), tests, run, info)
 
 
-def run_train(cfg: dict, out_dir: Path, resume: bool = False) -> dict:
-    params = norm_params(cfg)
+def _per_dataset(value, name: str, default: int) -> int:
+    """``val_writers``/``test_writers``: one count for every dataset, or a {dataset: count} map."""
+    if isinstance(value, dict):
+        return int(value.get(name, default))
+    return int(value if value is not None else default)
+
+
+def person_classes(data: ImageSet) -> ImageSet:
+    """Each PERSON one class (all the names one person wrote), for sets whose folders are
+    (person, name): the model then learns the hand, not the letters."""
+    samples = [Sample(s.path, s.person or s.writer, s.kind, s.person) for s in data.samples]
+    return ImageSet(data.images, samples)
+
+
+def split_pool(cfg: dict, params: NormalizationParams) -> tuple[ImageSet, ImageSet, dict[str, ImageSet]]:
+    """(train, validation, tests): every dataset in ``data.train`` split by owner (person) into
+    fixed test / validation / training groups; ``extra_train`` sets train whole; each set in
+    ``external_test`` (left out: leave-one-dataset-out) is a test set, never trained on."""
     dc = cfg["data"]
-    pool = load_sets(dc["train"], params)
-    n = len(pool.writers)
-    n_test, n_val = int(dc.get("test_writers", 0)), int(dc.get("val_writers", 8))
-    test_w, val_w, train_w = split_writers(pool.writers, [n_test, n_val, n - n_test - n_val],
-                                           int(dc.get("split_seed", 0)))
-    train_set = pool.subset(train_w)
+    train_parts, val_parts, tests = [], [], {}
+    for name in dc["train"]:
+        data = cached_dataset(name, params)
+        owners = data.owners
+        n_test = _per_dataset(dc.get("test_writers"), name, 0)
+        n_val = _per_dataset(dc.get("val_writers"), name, 8)
+        test_o, val_o, train_o = split_writers(owners, [n_test, n_val, len(owners) - n_test - n_val],
+                                               int(dc.get("split_seed", 0)))
+        train_parts.append(data.subset_owners(train_o))
+        val_parts.append(data.subset_owners(val_o))
+        if test_o:
+            tests[f"{name}:test"] = data.subset_owners(test_o)
     for extra in dc.get("extra_train", []):
-        train_set = train_set + cached_dataset(extra, params)
-    tests = {}
-    if test_w:
-        tests["test"] = pool.subset(test_w)
-    tests["val"] = pool.subset(val_w)  # a-posteriori figures on val, for reference only
+        data = cached_dataset(extra, params)
+        train_parts.append(person_classes(data) if extra in dc.get("person_classes", []) else data)
+    val = _concat(val_parts)
+    tests["val"] = val  # a-posteriori figures on val, for reference only
     tests.update(_external(cfg, params))
-    return run_split(cfg, train_set, pool.subset(val_w), tests, out_dir, resume)
+    return _concat(train_parts), val, tests
+
+
+def _concat(parts: list[ImageSet]) -> ImageSet:
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + part
+    return out
+
+
+def run_train(cfg: dict, out_dir: Path, resume: bool = False) -> dict:
+    train_set, val_set, tests = split_pool(cfg, norm_params(cfg))
+    return run_split(cfg, train_set, val_set, tests, out_dir, resume)
 
 
 def _mean_std(values: list[float]) -> dict:

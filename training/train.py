@@ -82,7 +82,15 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
     # channels_last: oneDNN's CPU convolutions run ~30 % faster on NHWC (measured here)
     model = build_model(cfg["model"]).to(device, memory_format=torch.channels_last)
     head = PairHead(model.embedding_size).to(device) if cfg["loss"]["name"] == "logistic" else None
-    params = list(model.parameters()) + (list(head.parameters()) if head else [])
+    index = WriterIndex.build(train_set)
+    weights = index.writer_weights(cfg["data"].get("dataset_share"))
+    ce_weight = float(cfg["loss"].get("ce_weight", 0.0))
+    # writer classification beside the metric loss: one learned unit vector per training writer
+    # (cosine softmax), so every step also separates the batch from ALL training writers
+    classes = torch.nn.Linear(model.embedding_size, len(index.writers), bias=False).to(device) \
+        if ce_weight > 0 else None
+    params = list(model.parameters()) + (list(head.parameters()) if head else []) \
+        + (list(classes.parameters()) if classes is not None else [])
     oc = cfg["optim"]
     opt = torch.optim.AdamW(params, lr=float(oc["lr"]), weight_decay=float(oc["weight_decay"]))
     epochs, steps = int(oc["epochs"]), int(oc["steps_per_epoch"])
@@ -99,13 +107,14 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
         sched.load_state_dict(ck["scheduler"])
         if head and ck.get("head"):
             head.load_state_dict(ck["head"])
+        if classes is not None and ck.get("classes"):
+            classes.load_state_dict(ck["classes"])
         start_epoch = int(ck["epoch"]) + 1
         result.history = json.loads(ck["history"])
         result.best_epoch, result.best_val = int(ck["best_epoch"]), float(ck["best_val"])
         best_path = out_dir / "best.pt"
         if best_path.exists():
             best_state = torch.load(best_path, map_location="cpu", weights_only=True)["model"]
-    index = WriterIndex.build(train_set)
     rng = np.random.default_rng(int(cfg["seed"]) + 1000 * start_epoch)
     gen = torch.Generator().manual_seed(int(cfg["seed"]) + start_epoch)
     images = torch.from_numpy(train_set.images)  # uint8, shared, no copy
@@ -120,12 +129,18 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
 
             bar = tqdm(bar, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
         for _ in bar:
-            batch = writer_batch(index, b, rng, float(cfg["loss"].get("skilled_fraction", 1.0)))
+            batch = writer_batch(index, b, rng, float(cfg["loss"].get("skilled_fraction", 1.0)), weights)
             idx = torch.from_numpy(np.concatenate([batch.anchor, batch.positive, batch.negative]))
             x = images[idx].float().div_(255.0)[:, None]
             x = augment_batch(x, gen, cfg.get("augment", {})).to(device, memory_format=torch.channels_last)
             emb = model(x)
             loss = _loss(cfg["loss"], emb, len(batch.anchor), head)
+            if classes is not None:
+                nb = len(batch.anchor)
+                logits = float(cfg["loss"].get("ce_scale", 16.0)) * torch.nn.functional.linear(
+                    emb[: 2 * nb], torch.nn.functional.normalize(classes.weight, dim=1))
+                target = torch.from_numpy(np.concatenate([batch.writer, batch.writer])).to(device)
+                loss = loss + ce_weight * nb * torch.nn.functional.cross_entropy(logits, target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -144,11 +159,15 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
                 torch.save({"model": best_state, "epoch": epoch, "model_cfg": json.dumps(cfg["model"])},
                            out_dir / "best.pt")
         result.history.append(row)
+        per_epoch = float(np.mean([h["seconds"] for h in result.history[-3:]]))
+        row["eta_min"] = round(per_epoch * (epochs - epoch - 1) / 60, 1)
         print(json.dumps(row), flush=True)
         torch.save(
             {
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "head": head.state_dict() if head else {}, "epoch": epoch, "history": json.dumps(result.history),
+                "head": head.state_dict() if head else {},
+                "classes": classes.state_dict() if classes is not None else {}, "epoch": epoch,
+                "history": json.dumps(result.history),
                 "best_epoch": result.best_epoch, "best_val": result.best_val,
                 "model_cfg": json.dumps(cfg["model"]),
             },

@@ -49,7 +49,7 @@ def report_lines(c: Calibration) -> list[str]:
     lines = [f"calibration for model {c.model_version} from {c.source}; labels: {c.label_policy}; "
              f"targets FAR {_pct(c.target_far)} at match, FRR {_pct(c.target_frr)} at no match, "
              f"{c.confidence:.0%} confidence"]
-    lines += [f"  {n} verification(s) {why}" for why, n in sorted(c.left_out.items())]
+    lines += [f"  {why}: {n}" for why, n in sorted(c.left_out.items())]
     lines += _group(c.overall)
     if len(c.per_k) > 1:
         for g in c.per_k:

@@ -26,15 +26,22 @@ Deterministic (no randomness); about 50 ms of CPU for a 200 dpi cheque on one co
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from sigverify.core.normalize import to_gray
+from sigverify.core.finder import darkness
+from sigverify.core.normalize import ink_mask, to_gray
 
 _WORK_LONG_SIDE = 1100      # px; enough for 1-px bitonal lines to survive, small enough to be fast
 _FOUND_THRESHOLD = 0.0      # cluster score (log-odds-like) above which a cheque counts as signed
+# A cheque is 6-8 inches wide: below about 70 dpi (400 px) nothing on it could be verified, so an image
+# that small is a signature crop, whatever its strokes look like (CEDAR's print-like hands did).
+_MIN_CHEQUE_SIDE = 400
+_MIN_RULED_CHEQUE_WIDTH = 500
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class Extraction:
     found: bool                      # False: unsigned cheque / nothing signature-like
     is_cheque: bool                  # False: the input already was a signature crop
     box: tuple[int, int, int, int] | None   # (x1, y1, x2, y2) in ORIGINAL image pixels, exclusive end
-    confidence: float                # 0..1
+    confidence: float                # 0..1: of the signature found (or, learned finder, of "unsigned")
     crop: np.ndarray | None          # uint8 gray crop, cleaned (printed line/text/background removed -> white)
     reason: str = ""                 # human-readable when found is False
     skew_deg: float = 0.0            # deskew applied before cutting the crop (cheques only)
@@ -80,12 +87,7 @@ class _Cluster:
 
 def _darkness(gray: np.ndarray) -> np.ndarray:
     """0 for paper, up to 255 for ink, independent of illumination and paper tint."""
-    h, w = gray.shape
-    k = max(9, int(round(min(h, w) / 40)) | 1)
-    background = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    background = cv2.blur(background, (k, k)).astype(np.float32)
-    dark = 255.0 * (1.0 - gray.astype(np.float32) / np.maximum(background, 1.0))
-    return np.clip(dark, 0, 255).astype(np.uint8)
+    return darkness(gray, window_divisor=40.0, min_window=9)
 
 
 def _thresholds(dark: np.ndarray) -> tuple[float, float]:
@@ -139,7 +141,7 @@ def _looks_like_cheque(ink: np.ndarray, weak: np.ndarray) -> bool:
     crop has a handful of large strokes and its specks never line up like type. Glyph size has an
     absolute floor, not a relative one, so a phone photo with wide margins around the cheque counts."""
     h, w = ink.shape
-    if w < 250 or h < 80:
+    if w < 250 or h < 80 or max(h, w) < _MIN_CHEQUE_SIDE:
         return False
     stats, glyph = _glyphs(ink)
     glyphs = int(glyph.sum())
@@ -148,7 +150,10 @@ def _looks_like_cheque(ink: np.ndarray, weak: np.ndarray) -> bool:
     if glyphs >= 25 and int(_printed_glyphs(stats, glyph).sum()) >= 10:
         return True
     # tiny or fused type (bitonal, blur): printed rules settle it; a crop has an underline or two at most
-    # (bridging small gaps first: blur and thresholding break thin rules into dashes)
+    # (bridging small gaps first: blur and thresholding break thin rules into dashes). Only on an image
+    # wide enough for fused type: on a small crop, a fifth of the width is one handwritten stroke.
+    if w < _MIN_RULED_CHEQUE_WIDTH:
+        return False
     bridged = cv2.morphologyEx(weak.astype(np.uint8), cv2.MORPH_CLOSE,
                                cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
     rules = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w // 5, 1)))
@@ -519,12 +524,34 @@ def _clean_crop(page: _Page, keep: np.ndarray, bbox: tuple[int, int, int, int]) 
 
 def _crop_result(gray: np.ndarray, ink: np.ndarray) -> Extraction:
     h, w = gray.shape
-    if int(ink.sum()) < 20:
-        return Extraction(False, False, None, 0.0, None, "no ink found: the image looks blank")
-    if float(ink.mean()) > 0.4 or float(np.median(gray)) < 80:
-        # a signature is thin strokes on paper; this is a dark photo, noise or a negative
+    if _light_on_dark(gray):
+        # light strokes on a dark screen (a tablet or phone signature in dark mode) is a signature
+        # too: hand it on as dark ink on paper, nothing cut. (Otsu, not the page's hysteresis: screen
+        # strokes are broad, the paper estimate would eat them.)
+        negative = 255 - gray
+        if _is_strokes_on_paper(ink_mask(negative)[0]):
+            return Extraction(True, False, (0, 0, w, h), 1.0, negative, "light strokes on dark: inverted")
         return Extraction(False, False, None, 0.0, None, "the image is mostly dark: not a signature on paper")
+    if int(ink.sum()) < 20:
+        if float(np.median(gray)) < 80:
+            return Extraction(False, False, None, 0.0, None, "the image is mostly dark: not a signature on paper")
+        return Extraction(False, False, None, 0.0, None, "no ink found: the image looks blank")
+    if not _is_strokes_on_paper(ink):
+        return Extraction(False, False, None, 0.0, None,
+                          "the image is mostly ink or noise: not a signature on paper")
     return Extraction(True, False, (0, 0, w, h), 1.0, gray.copy())
+
+
+def _light_on_dark(gray: np.ndarray) -> bool:
+    """The strokes are lighter than the background: the few extreme pixels lie above the median, not
+    below it. A dim photo of dark ink (some Arabic-set captures: median 55) is still dark on light."""
+    low, median, high = np.percentile(gray, (0.5, 50, 99.5))
+    return median < 128 and (high - median) > max(20.0, 1.5 * (median - low))
+
+
+def _is_strokes_on_paper(ink: np.ndarray) -> bool:
+    """A signature is thin strokes on paper: some ink, far less ink than paper."""
+    return int(ink.sum()) >= 20 and float(ink.mean()) <= 0.4
 
 
 def _shrink_keeping_ink(gray: np.ndarray, scale: float) -> np.ndarray:
@@ -643,9 +670,14 @@ def _erase_rules_through(keep: np.ndarray, lines: np.ndarray) -> np.ndarray:
     return out
 
 
-def find_signature_details(gray: np.ndarray, dpi: float | None = None,
-                           want_mask: bool = True) -> tuple[Extraction, np.ndarray | None]:
-    """``find_signature`` plus the kept ink as a bool mask in original pixels (benchmarks, debugging)."""
+def find_signature_details(gray: np.ndarray, dpi: float | None = None, want_mask: bool = True,
+                           method: str = "auto") -> tuple[Extraction, np.ndarray | None]:
+    """``find_signature`` plus the kept ink as a bool mask in original pixels (benchmarks, debugging).
+
+    ``method``: "auto" (the learned finder when its model loads, else the rules, said once in the
+    log and by ``finder_notice``), "learned" (raises ``ModelError`` without the model) or "rules"."""
+    if method not in FINDER_METHODS:
+        raise ValueError(f"method must be one of {', '.join(FINDER_METHODS)}, not {method!r}")
     gray = to_gray(np.asarray(gray))
     if gray.size == 0 or min(gray.shape) < 8:
         return Extraction(False, False, None, 0.0, None, "image too small"), None
@@ -657,15 +689,20 @@ def find_signature_details(gray: np.ndarray, dpi: float | None = None,
     _deskew(page)
     if not _looks_like_cheque(page.dark > page.thr_high, page.ink):
         return _crop_result(gray, ink_before), None
+    learned = None if method == "rules" else learned_finder(required=method == "learned")
+    if learned is not None:
+        return _learned_result(learned.find(gray), gray, want_mask)
+    return _rules_result(page, want_mask)
+
+
+def _rules_result(page: _Page, want_mask: bool) -> tuple[Extraction, np.ndarray | None]:
     best, labels, stats, lines, runner_up = _select(page)
     if best is None or best.score < _FOUND_THRESHOLD:
-        reason = "no handwriting that looks like a signature: the cheque appears unsigned"
-        return Extraction(False, True, None, 0.0, None, reason, page.angle), None
+        return Extraction(False, True, None, 0.0, None, _UNSIGNED, page.angle), None
     keep = _kept_mask(page, best, labels, lines)
     ys, xs = np.nonzero(keep)
     if len(ys) == 0:  # the candidate was nothing but pieces of a printed rule
-        reason = "no handwriting that looks like a signature: the cheque appears unsigned"
-        return Extraction(False, True, None, 0.0, None, reason, page.angle), None
+        return Extraction(False, True, None, 0.0, None, _UNSIGNED, page.angle), None
     box = _original_box(ys, xs, page)
     work_box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     crop = _clean_crop(page, keep, work_box)
@@ -690,7 +727,59 @@ def _original_mask(page: _Page, keep: np.ndarray, box: tuple[int, int, int, int]
     return near & (page.gray.astype(np.float32) < paper * (1.0 - page.thr_low / 255.0))
 
 
-def find_signature(gray: np.ndarray, dpi: float | None = None) -> Extraction:
+def find_signature(gray: np.ndarray, dpi: float | None = None, method: str = "auto") -> Extraction:
     """Signature on a cheque (or a crop passed through). ``dpi`` is accepted for callers; the method
-    measures everything relative to the printed text, so it is not needed."""
-    return find_signature_details(gray, dpi, want_mask=False)[0]
+    measures everything relative to the page, so it is not needed."""
+    return find_signature_details(gray, dpi, want_mask=False, method=method)[0]
+
+
+# ---------------------------------------------------------------- the learned finder
+
+FINDER_METHODS = ("auto", "learned", "rules")
+_UNSIGNED = "no handwriting that looks like a signature: the cheque appears unsigned"
+_finder_state: dict = {}
+_finder_lock = threading.Lock()
+log = logging.getLogger(__name__)
+
+
+def learned_finder(required: bool = False):
+    """The learned finder, loaded once per process; None (and a notice, logged once) when its model is
+    missing or damaged, so the app keeps working with the rule-based finder."""
+    with _finder_lock:
+        if "finder" not in _finder_state:
+            from .finder import LearnedFinder
+            from .model_trust import ModelError
+
+            try:
+                _finder_state["finder"] = LearnedFinder()
+                _finder_state["notice"] = None
+            except ModelError as exc:
+                _finder_state["finder"] = None
+                _finder_state["error"] = exc
+                _finder_state["notice"] = (f"The signature finder model could not be used ({exc}); "
+                                           "signatures on cheques are found by the older rule-based finder.")
+                log.warning("%s", _finder_state["notice"])
+        if required and _finder_state["finder"] is None:
+            raise _finder_state["error"]
+        return _finder_state["finder"]
+
+
+def finder_notice() -> str | None:
+    """What to tell the user about the finder once (None: the learned finder is in use)."""
+    learned_finder()
+    return _finder_state.get("notice")
+
+
+def reset_learned_finder() -> None:
+    """Forget the loaded finder (tests, or after an administrator replaced the model file)."""
+    with _finder_lock:
+        _finder_state.clear()
+
+
+def _learned_result(answer, gray: np.ndarray, want_mask: bool) -> tuple[Extraction, np.ndarray | None]:
+    if not answer.signed:
+        return Extraction(False, True, None, answer.confidence, None, _UNSIGNED), None
+    x1, y1, x2, y2 = answer.box
+    ink = answer.mask[y1:y2, x1:x2]
+    crop = np.where(ink, gray[y1:y2, x1:x2], 255).astype(np.uint8)
+    return Extraction(True, True, answer.box, answer.confidence, crop), (answer.mask if want_mask else None)

@@ -5,6 +5,15 @@ threshold to find the ink, background set to white, crop to the ink (ignoring sp
 invert to ink-on-black, scale to fit the model canvas keeping the aspect ratio, centre the
 ink's centre of mass on the canvas, contrast-stretch the ink, float32 in [0, 1].
 
+Versions (``NormalizationParams.version``; the model's metadata says which one it was
+trained on and the app applies that one):
+
+- "1": the ink's intensity is kept (pen pressure, scanner gamma and paper all show through).
+- "2": the same crop and placement, then the ink is binarised, thinned to a one-pixel
+  skeleton and redrawn with one fixed pen (``stroke_px`` wide, lightly anti-aliased). What
+  differs between scanners, resolutions, pens and paper is gone; the shape, proportions,
+  slant and tremor of the writing stay.
+
 The parameters travel in the ONNX metadata (``NormalizationParams.to_dict``) so the app
 always normalises exactly as the model was trained.
 """
@@ -16,7 +25,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-NORMALIZATION_VERSION = "1"
+NORMALIZATION_VERSION = "1"  # the default of NormalizationParams()
+SUPPORTED_VERSIONS = ("1", "2")
 
 
 class NoInkError(ValueError):
@@ -34,6 +44,8 @@ class NormalizationParams:
     # at least this many ink pixels, else "no ink found"
     min_ink_pixels: int = 30
     version: str = NORMALIZATION_VERSION
+    # version 2 only: the width of the one pen every skeleton is redrawn with, canvas pixels
+    stroke_px: int = 3
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,10 +54,10 @@ class NormalizationParams:
     def from_dict(cls, data: dict) -> NormalizationParams:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         params = cls(**known)
-        if params.version != NORMALIZATION_VERSION:
+        if params.version not in SUPPORTED_VERSIONS:
             raise ValueError(
                 f"model expects normalisation version {params.version}, "
-                f"this sigverify implements {NORMALIZATION_VERSION}"
+                f"this sigverify implements {', '.join(SUPPORTED_VERSIONS)}"
             )
         return params
 
@@ -96,7 +108,45 @@ def normalize_signature(image: np.ndarray, params: NormalizationParams | None = 
     ink = np.where(mask, 255 - gray.astype(np.int16), 0).astype(np.float32)[y1:y2, x1:x2]
     peak = float(np.percentile(ink[ink > 0], 95))
     ink = np.clip(ink / max(peak, 1.0), 0.0, 1.0)
+    if params.version == "2":
+        placed = _place_on_canvas(mask[y1:y2, x1:x2].astype(np.float32), params)
+        return redraw_with_one_pen(placed >= 0.3, params.stroke_px)
     return _place_on_canvas(ink, params)
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning: a boolean mask -> its one-pixel-wide skeleton (vectorised)."""
+    img = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p2, p3, p4 = img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:]
+            p5, p6, p7 = img[2:, 2:], img[2:, 1:-1], img[2:, :-2]
+            p8, p9 = img[1:-1, :-2], img[:-2, :-2]
+            ring = (p2, p3, p4, p5, p6, p7, p8, p9, p2)
+            neighbours = sum(ring[:8])
+            transitions = sum(((a == 0) & (b == 1)).astype(np.uint8) for a, b in zip(ring[:-1], ring[1:],
+                                                                                     strict=True))
+            if step == 0:
+                side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                side = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            remove = (img[1:-1, 1:-1] == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
+            if remove.any():
+                img[1:-1, 1:-1][remove] = 0
+                changed = True
+        if not changed:
+            return img[1:-1, 1:-1].astype(bool)
+
+
+def redraw_with_one_pen(mask: np.ndarray, stroke_px: int) -> np.ndarray:
+    """Binary ink on the canvas -> skeleton redrawn ``stroke_px`` wide, float32 in [0, 1]."""
+    skeleton = thin(mask).astype(np.uint8)
+    size = max(1, int(stroke_px))
+    pen = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    drawn = cv2.dilate(skeleton, pen).astype(np.float32)
+    # a light blur so a one-pixel shift of a stroke is a small change, not a new pixel set
+    return np.clip(cv2.GaussianBlur(drawn, (3, 3), 0.6), 0.0, 1.0)
 
 
 def _place_on_canvas(ink: np.ndarray, params: NormalizationParams) -> np.ndarray:

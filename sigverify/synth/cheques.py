@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from sigverify.core.paths import datasets_folder
+from sigverify.synth import cheque_families
 from sigverify.synth.signatures import SyntheticWriter
 
 LAYOUTS = ("us", "uk", "in_cts", "eu")
@@ -64,11 +65,12 @@ class _Canvas:
     hand: np.ndarray
     sig: np.ndarray
     pattern: np.ndarray
+    stamp: np.ndarray      # rubber stamps and seals (coloured ink, often over the signature)
 
 
 def _new_canvas(w: int, h: int, dpi: float) -> _Canvas:
     z = lambda: np.zeros((h, w), np.float32)  # noqa: E731
-    return _Canvas(h, w, dpi, z(), z(), z(), z())
+    return _Canvas(h, w, dpi, z(), z(), z(), z(), z())
 
 
 # ---------------------------------------------------------------- drawing primitives
@@ -366,7 +368,14 @@ def _layout_eu(rng, cv: _Canvas, j) -> _Spec:
     return _Spec((bx1 + bx2) / 2, (by1 + by2) / 2 + 0.03 * d, by2, bx1, bx2)
 
 
-_LAYOUT_FUNCS = {"us": _layout_us, "uk": _layout_uk, "in_cts": _layout_in, "eu": _layout_eu}
+_LAYOUT_FUNCS = {"us": _layout_us, "uk": _layout_uk, "in_cts": _layout_in, "eu": _layout_eu,
+                 "us_business": cheque_families.layout_us_business, "in_cts_b": cheque_families.layout_in_cts_b,
+                 "eu_de": cheque_families.layout_eu_de, "in_business": cheque_families.layout_in_business}
+# Whole designs the learned finder trains on, and designs kept out of its training for testing.
+TRAIN_FAMILIES = ("us", "uk", "in_cts", "eu", "in_business")
+HELDOUT_FAMILIES = ("us_business", "in_cts_b", "eu_de")
+_SIZES.update({"us_business": (8.0, 3.3), "in_cts_b": (7.95, 3.62), "eu_de": (6.7, 3.2),
+               "in_business": (7.95, 3.62)})
 
 
 # ---------------------------------------------------------------- signature source
@@ -379,6 +388,34 @@ def _cedar_files(datasets: Path | None) -> list[Path]:
     return files
 
 
+def _writer_number(path: Path) -> int:
+    return int(path.stem.split("_")[1])
+
+
+def _pool_files(datasets: Path | None, writers: str) -> list[Path]:
+    """Signature images of one writer pool.
+
+    ``all``: every CEDAR image (tests, the rule-based benchmark). ``train``: the finder's training
+    writers only, genuine signatures of CEDAR writers 1-35 and crossmedia-chinese persons
+    e001-e060 (the verifier's validation and test writers are never among them). ``test``: writers
+    the finder never trained on: CEDAR 36-55, NISDCC, the Arabic set, crossmedia e061-e100 and c*."""
+    if writers == "all":
+        return _cedar_files(datasets)
+    if datasets is None:
+        return []
+    cedar = sorted((datasets / "cedar" / "full_org").glob("*.png"))
+    chinese = sorted((datasets / "crossmedia-chinese").glob("*_n*/g_*.png"))
+    if writers == "train":
+        return ([f for f in cedar if _writer_number(f) <= 35]
+                + [f for f in chinese if f.parent.name[0] == "e" and int(f.parent.name[1:4]) <= 60])
+    if writers == "test":
+        return ([f for f in cedar if _writer_number(f) > 35]
+                + sorted((datasets / "nisdcc-preview" / "data").glob("*.png"))
+                + sorted((datasets / "arabic-kaggle").glob("*/genuine/*.jp*g"))
+                + [f for f in chinese if f.parent.name[0] == "c" or int(f.parent.name[1:4]) > 60])
+    raise ValueError(f"writers must be all, train or test, not {writers!r}")
+
+
 _CEDAR_CACHE: dict[str, list[Path]] = {}
 
 
@@ -388,14 +425,16 @@ def default_datasets_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def _signature_alpha(rng: np.random.Generator, datasets: Path | None) -> np.ndarray:
+def _signature_alpha(rng: np.random.Generator, datasets: Path | None, writers: str = "all") -> np.ndarray:
     """Ink coverage (0..1) of one signature, cropped to its ink."""
-    key = str(datasets)
+    key = f"{datasets}|{writers}"
     if key not in _CEDAR_CACHE:
-        _CEDAR_CACHE[key] = _cedar_files(datasets)
+        _CEDAR_CACHE[key] = _pool_files(datasets, writers)
     files = _CEDAR_CACHE[key]
     if files and rng.random() < 0.85:
         gray = cv2.imread(str(files[int(rng.integers(len(files)))]), cv2.IMREAD_GRAYSCALE)
+        if gray is None:  # an unreadable file in the shared folder: a synthetic writer stands in
+            gray = SyntheticWriter(int(rng.integers(1 << 30))).genuine(rng, height=100)
     else:
         gray = SyntheticWriter(int(rng.integers(1 << 30))).genuine(rng, height=int(rng.integers(60, 140)))
     g = gray.astype(np.float32)
@@ -408,8 +447,8 @@ def _signature_alpha(rng: np.random.Generator, datasets: Path | None) -> np.ndar
     return alpha[max(0, ys.min() - 2): ys.max() + 3, max(0, xs.min() - 2): xs.max() + 3]
 
 
-def _place_signature(rng, cv: _Canvas, spec: _Spec, datasets: Path | None) -> None:
-    alpha = _signature_alpha(rng, datasets)
+def _place_signature(rng, cv: _Canvas, spec: _Spec, datasets: Path | None, writers: str = "all") -> None:
+    alpha = _signature_alpha(rng, datasets, writers)
     target_h = rng.uniform(0.3, 0.75) * cv.dpi
     f = target_h / alpha.shape[0]
     max_w = rng.uniform(0.22, 0.42) * cv.w
@@ -452,6 +491,33 @@ def _compose(rng, cv: _Canvas) -> np.ndarray:
     img *= 1 - cv.hand * rng.uniform(0.55, 0.9)
     img *= 1 - cv.sig * rng.uniform(0.55, 0.92)
     return img
+
+
+# ink colours as absorbance per RGB channel: black, blue and violet pens, red and violet stamps
+_PEN_COLOURS = ((0.9, 0.9, 0.9), (0.75, 0.55, 0.15), (0.35, 0.4, 0.1), (0.55, 0.75, 0.2))
+_STAMP_COLOURS = ((0.1, 0.7, 0.6), (0.5, 0.6, 0.1), (0.35, 0.65, 0.2))
+_TINTS = ((0.02, 0.04, 0.1), (0.1, 0.03, 0.06), (0.05, 0.02, 0.02), (0.03, 0.03, 0.03))
+
+
+def _compose_colour(rng, cv: _Canvas) -> np.ndarray:
+    """Like ``_compose`` but in colour (tinted paper, coloured pens and stamps), seen as gray the way
+    the app sees a colour scan (``to_gray``): a blue pen on a pink pattern is not black on white."""
+    paper = rng.uniform(215, 252)
+    tint = np.array(_TINTS[int(rng.integers(len(_TINTS)))], np.float32) * rng.uniform(0.5, 2.0)
+    pattern_colour = np.array(_TINTS[int(rng.integers(len(_TINTS)))], np.float32) * 6 + 0.1
+    pen_sig = np.array(_PEN_COLOURS[int(rng.integers(len(_PEN_COLOURS)))], np.float32)
+    pen_hand = np.array(_PEN_COLOURS[int(rng.integers(len(_PEN_COLOURS)))], np.float32)
+    stamp_colour = np.array(_STAMP_COLOURS[int(rng.integers(len(_STAMP_COLOURS)))], np.float32)
+    rgb = np.empty((cv.h, cv.w, 3), np.float32)
+    for ch in range(3):
+        img = np.full((cv.h, cv.w), paper * (1 - tint[ch]), np.float32)
+        img *= 1 - np.clip(cv.pattern * min(pattern_colour[ch], 1.0), 0, 1) * rng.uniform(0.5, 0.9)
+        img *= 1 - cv.printed * rng.uniform(0.75, 0.95)
+        img *= 1 - cv.stamp * stamp_colour[ch]
+        img *= 1 - cv.hand * pen_hand[ch] * rng.uniform(0.7, 1.0)
+        img *= 1 - cv.sig * pen_sig[ch] * rng.uniform(0.7, 1.0)
+        rgb[:, :, ch] = img
+    return cv2.cvtColor(np.clip(rgb, 0, 255), cv2.COLOR_RGB2GRAY)
 
 
 def _geometry(rng, img: np.ndarray, sig: np.ndarray, photo: bool, effects: dict) -> tuple:
@@ -509,12 +575,18 @@ def _photometric(rng, img: np.ndarray, photo: bool, bitonal: bool, effects: dict
 
 def generate_cheque(seed: int, *, signed: bool | None = None, layout: str | None = None,
                     datasets: Path | None | str = "auto", bitonal: bool | None = None,
-                    photo: bool | None = None, dpi: float | None = None) -> GeneratedCheque:
-    """One synthetic captured cheque; every choice left as None is drawn from ``seed``."""
+                    photo: bool | None = None, dpi: float | None = None, extras: bool = False,
+                    writers: str = "all", families: tuple[str, ...] | None = None) -> GeneratedCheque:
+    """One synthetic captured cheque; every choice left as None is drawn from ``seed``.
+
+    ``extras``: colour inks, stamps, logos, watermarks, printed names and designations around the
+    signature, two signatory lines, handwritten distractors (the learned finder's training data).
+    ``families``: the layout families to draw from (default: the four classic ones);
+    ``writers``: the signature pool (all, train, test; see ``_pool_files``)."""
     rng = np.random.default_rng(seed)
     if datasets == "auto":
         datasets = default_datasets_dir()
-    layout = layout or str(rng.choice(LAYOUTS))
+    layout = layout or str(rng.choice(families or LAYOUTS))
     signed = bool(rng.random() < 0.85) if signed is None else signed
     bitonal = bool(rng.random() < 0.25) if bitonal is None else bitonal
     photo = (not bitonal and bool(rng.random() < 0.15)) if photo is None else photo
@@ -524,14 +596,24 @@ def generate_cheque(seed: int, *, signed: bool | None = None, layout: str | None
     cv = _new_canvas(int(w_in * dpi), int(h_in * dpi), dpi)
     jitter = lambda v: v + rng.uniform(-0.02, 0.02)  # noqa: E731  (forms differ between banks)
     _security_background(rng, cv)
-    spec = _LAYOUT_FUNCS[layout](rng, cv, jitter)
+    specs = _LAYOUT_FUNCS[layout](rng, cv, jitter)
+    specs = specs if isinstance(specs, list) else [specs]
+    if extras:
+        cheque_families.decorate(rng, cv, specs)
+        _distractors(rng, cv, datasets, writers)
+    data = Path(datasets) if datasets else None
     if signed:
-        _place_signature(rng, cv, spec, Path(datasets) if datasets else None)
+        _place_signature(rng, cv, specs[0], data, writers)
+        for spec in specs[1:]:  # the other signatories sign too, most of the time
+            if rng.random() < 0.6:
+                _place_signature(rng, cv, spec, data, writers)
     effects: dict = {"bitonal": bitonal, "photo": photo}
     if bitonal and rng.random() < 0.8:
         # most capture devices threshold adaptively and drop the light security background
         cv.pattern *= 0.4
-    img = _compose(rng, cv)
+    colour = extras and not bitonal and rng.random() < 0.6
+    effects["colour"] = colour
+    img = _compose_colour(rng, cv) if colour else _compose(rng, cv)
     img, sig = _geometry(rng, img, cv.sig, photo, effects)
     image = _photometric(rng, img, photo, bitonal, effects)
     box = mask = None
@@ -544,3 +626,16 @@ def generate_cheque(seed: int, *, signed: bool | None = None, layout: str | None
             signed, mask = False, None
     return GeneratedCheque(image=image, signed=signed, box=box, ink_mask=mask, layout=layout,
                            dpi=dpi, effects=effects)
+
+
+def _distractors(rng, cv: _Canvas, datasets, writers: str) -> None:
+    """Other handwriting in the other fields: initials by an amount, a note, a second name, some of it
+    real signature strokes of another writer (not the signature: what the finder must leave alone)."""
+    data = Path(datasets) if datasets else None
+    for _ in range(int(rng.integers(0, 3))):
+        alpha = _signature_alpha(rng, data, writers) if rng.random() < 0.5 else _scribble(rng, 0.1 * cv.dpi)
+        f = rng.uniform(0.08, 0.16) * cv.dpi / max(alpha.shape[0], 1)
+        alpha = cv2.resize(alpha, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        x = rng.uniform(0.05, 0.6) * cv.w
+        y = rng.uniform(0.15, 0.65) * cv.h
+        _paste_alpha(cv.hand, alpha * rng.uniform(0.7, 1.0), x, y)

@@ -64,3 +64,22 @@ def test_clerks_cannot_calibrate(qtbot, make_window, clerk, db_url):
     panel = make_window(user=clerk).pages["settings"].calibration
     assert not panel.compute_button.isEnabled() and not panel.revert_button.isEnabled()
     assert "Only administrators" in panel.status.text()
+
+
+def test_the_label_policy_is_set_from_the_panel_and_audited(qtbot, db_url, window):
+    store = open_store(db_url)
+    add_records(store, [0.9] * 5, "accept", "clerk-anna")  # a clerk's own decisions
+    panel = window.pages["settings"].calibration
+    wait_idle(qtbot, window)
+    assert panel.policy.currentData() == "supervisor"
+    panel.compute_button.click()
+    wait_idle(qtbot, window)
+    assert "no labelled verification" in panel.status.text()  # a clerk's decision is no label by default
+    panel.policy.setCurrentIndex(panel.policy.findData("clerk"))
+    panel.policy.activated.emit(panel.policy.currentIndex())
+    wait_idle(qtbot, window)
+    [record] = AuditLog(store).records(actions=("set_calibration_label_policy",))
+    assert record.details == {"policy": "clerk", "previous": "supervisor"} and record.user == "admin"
+    panel.compute_button.click()
+    wait_idle(qtbot, window)
+    assert panel.proposal.calibration.overall.genuine == 5

@@ -17,11 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ...core import metrics
-from ...core.paths import is_image_file
 from ...core.pipeline import prepare
-
-GENUINE = {"genuine", "genuines", "real", "org", "original"}
-FORGED = {"forged", "forgery", "forgeries", "forg", "fake", "skilled"}
+from ...core.signature_sets import Sample, read_generic
 
 
 def add_parser(subparsers, common) -> None:
@@ -33,22 +30,12 @@ def add_parser(subparsers, common) -> None:
     p.set_defaults(handler=run, runs_model=True)  # the CPU/CUDA note belongs here (and in info)
 
 
-def read_folder(root: Path) -> list[tuple[Path, str, bool]]:
-    """(path, writer, is_genuine) for every image in the generic layout."""
-    if not root.is_dir():
-        raise ValueError(f"not a folder: {root}")
-    items = []
-    for writer in sorted(p for p in root.iterdir() if p.is_dir()):
-        for sub in sorted(p for p in writer.iterdir() if p.is_dir()):
-            kind = sub.name.lower()
-            if kind not in GENUINE | FORGED:
-                continue
-            for f in sorted(sub.iterdir()):
-                if f.is_file() and is_image_file(f):
-                    items.append((f, writer.name, kind in GENUINE))
-    if not items:
+def read_folder(root: Path) -> list[Sample]:
+    """Every labelled image of the generic layout, through the core's signature-set reader."""
+    samples = read_generic(root)
+    if not samples:
         raise ValueError(f"{root}: no ROOT/<writer>/genuine|forged/<image> files found")
-    return items
+    return samples
 
 
 def _pct(x: float | None) -> str:
@@ -61,14 +48,14 @@ def run(args, ctx) -> int:
     items = read_folder(Path(args.root))
     engine = ctx.engine
     normalized, writers, genuine, skipped = [], [], [], []
-    for path, writer, is_gen in items:
+    for sample in items:
         try:
-            normalized.append(prepare(path, engine.metadata.normalization).normalized)
+            normalized.append(prepare(sample.path, engine.metadata.normalization).normalized)
         except Exception as exc:  # a bad file is counted and reported, not fatal for the evaluation
-            skipped.append(f"{path}: {exc}")
+            skipped.append(f"{sample.path}: {exc}")
             continue
-        writers.append(writer)
-        genuine.append(is_gen)
+        writers.append(sample.writer)
+        genuine.append(sample.genuine)
     if not normalized:
         raise ValueError("no image could be prepared")
     emb = engine.embed(np.stack(normalized))

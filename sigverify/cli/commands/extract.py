@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import cv2
 
-from ...core.extraction import find_signature
+from ...core.extraction import find_signature, finder_notice
 from ...core.imaging import ImageLoadError, load_image
 from ..exit_codes import ExitCode
 
@@ -42,6 +43,9 @@ def run(args, ctx) -> int:
                 else f"{name}: no signature found ({found.reason})")
         ctx.emit(data, text)
         unsigned += not found.found
+    notice = finder_notice()
+    if notice:  # the learned finder's model is missing or damaged: the rules stood in (said once)
+        print(f"note: {notice}", file=sys.stderr)
     # the worst outcome decides: unreadable, then no signature (README, exit codes)
     if failures:
         return ExitCode.UNREADABLE_IMAGE

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.calibration import Calibration, ScoreCurves, curves_for
-from ...core.calibration_data import propose
+from ...core.calibration_data import LABEL_POLICIES, label_policy, propose, set_label_policy
 from ...core.calibration_history import (
     CalibrationStatus,
     apply_calibration,
@@ -85,8 +86,13 @@ class CalibrationPanel(QGroupBox):
         for c in CONFIDENCES:
             self.confidence.addItem(f"{c:.0%}", c)
         self.confidence.setCurrentIndex(CONFIDENCES.index(0.95))
+        self.policy = QComboBox()
+        for name, words in LABEL_POLICIES.items():
+            self.policy.addItem(f"labels: {name}", name)
+            self.policy.setItemData(self.policy.count() - 1, words, Qt.ItemDataRole.ToolTipRole)
+        self.policy.activated.connect(lambda _i: self.save_policy())
         for label, widget in (("FAR at match ≤", self.target_far), ("FRR at no match ≤", self.target_frr),
-                              ("confidence", self.confidence)):
+                              ("confidence", self.confidence), ("", self.policy)):
             targets.addWidget(QLabel(label))
             targets.addWidget(widget)
         targets.addStretch(1)
@@ -132,7 +138,7 @@ class CalibrationPanel(QGroupBox):
     def _apply_role(self) -> None:
         allowed = self.context.can(Permission.SET_THRESHOLDS)
         for widget in (self.compute_button, self.revert_button, self.target_far, self.target_frr, self.confidence,
-                       self.use_store, self.folder):
+                       self.use_store, self.folder, self.policy):
             widget.setEnabled(allowed)
         self._enable_apply()
         if not allowed:
@@ -149,11 +155,24 @@ class CalibrationPanel(QGroupBox):
         if verifier is None or not self.context.can(Permission.SET_THRESHOLDS):
             return
         store, version = verifier.store, verifier.model_version
-        self.runner.submit("calibration.status", lambda _t: calibration_status(store, version), self._show_status,
+        self.runner.submit("calibration.status", lambda _t: (calibration_status(store, version), label_policy(store)),
+                           self._show_status,
                            lambda exc, details: self.errors.report(exc, details, action="read the calibration"))
 
-    def _show_status(self, status: CalibrationStatus) -> None:
+    def _show_status(self, state: tuple[CalibrationStatus, str]) -> None:
+        status, policy = state
         self.status.setText(status.message[:1].upper() + status.message[1:] + ".")
+        self.policy.setCurrentIndex(self.policy.findData(policy))
+
+    def save_policy(self) -> None:
+        """Which final decisions count as labels: an administrator's choice, audited by the core."""
+        verifier, policy = self.context.verifier, self.policy.currentData()
+        if verifier is None:
+            return
+        user, store, audit = verifier.user, verifier.store, verifier.audit
+        self.runner.submit("calibration.policy", lambda _t: set_label_policy(store, user, policy, audit),
+                           lambda p: self.status.setText(f"Labels from now on: {LABEL_POLICIES[p]}."),
+                           self._failed("set the label policy"))
 
     # --- actions ----------------------------------------------------------------------
     def choose_folder(self) -> None:

@@ -1,0 +1,100 @@
+"""The learned finder's plumbing: its model file is checked, a missing or damaged one falls back to
+the rule-based finder with one clear notice, and its training data keeps writers and layouts apart."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from sigverify.core import extraction, finder
+from sigverify.core.model_trust import ModelError
+from sigverify.synth.cheques import HELDOUT_FAMILIES, TRAIN_FAMILIES, _pool_files, default_datasets_dir, generate_cheque
+
+
+@pytest.fixture
+def finder_at(monkeypatch):
+    """Point the app at a finder model file of the test's choosing; forget it afterwards."""
+    def use(path):
+        monkeypatch.setattr(finder, "default_finder_path", lambda: path)
+        extraction.reset_learned_finder()
+    yield use
+    extraction.reset_learned_finder()
+
+
+@pytest.mark.parametrize("content", [None, b"not an onnx model at all"])
+def test_missing_or_damaged_finder_model_falls_back_to_rules_and_says_so_once(finder_at, tmp_path, caplog,
+                                                                            content):
+    path = tmp_path / "finder.onnx"
+    if content is not None:
+        path.write_bytes(content)
+    finder_at(path)
+    cheque = generate_cheque(3, signed=True, datasets=None)
+    with caplog.at_level(logging.WARNING, logger="sigverify.core.extraction"):
+        first = extraction.find_signature(cheque.image)
+        second = extraction.find_signature(cheque.image)
+    assert first.found and first.is_cheque and second.box == first.box      # the rules still find it
+    notice = extraction.finder_notice()
+    assert notice and "rule-based" in notice and "finder.onnx" in notice
+    assert sum("rule-based" in r.getMessage() for r in caplog.records) == 1
+    with pytest.raises(ModelError):
+        extraction.find_signature(cheque.image, method="learned")
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="method"):
+        extraction.find_signature(np.full((300, 700), 240, np.uint8), method="magic")
+
+
+def test_finder_metadata_must_say_finder():
+    good = json.loads(finder.FinderMetadata(version="x").to_json())
+    assert finder.FinderMetadata.from_dict(good).kind == "finder"
+    with pytest.raises(ModelError, match="not a signature-finder"):
+        finder.FinderMetadata.from_dict({**good, "kind": "verifier"})
+    with pytest.raises(ModelError, match="input version"):
+        finder.FinderMetadata.from_dict({**good, "input_version": "0"})
+
+
+def test_finder_input_letterboxes_the_cheque_and_maps_back():
+    gray = np.full((700, 1600), 230, np.uint8)
+    gray[500:560, 1200:1400] = 20                       # a dark block where a signature would be
+    x, geo = finder.finder_input(gray)
+    assert x.shape == (1, 1, 192, 384) and x.dtype == np.float32
+    ys, xs = np.nonzero(x[0, 0] > 0.5)
+    # the block comes back to its own place in original pixels (within a canvas pixel)
+    assert abs((xs.min() - geo.offset_x) / geo.scale - 1200) <= 1 / geo.scale + 1
+    assert abs((ys.min() - geo.offset_y) / geo.scale - 500) <= 1 / geo.scale + 1
+
+
+@pytest.mark.parametrize("family", TRAIN_FAMILIES + HELDOUT_FAMILIES)
+def test_every_layout_family_draws_a_cheque_with_exact_truth(family):
+    cheque = generate_cheque(11, layout=family, extras=True, signed=True, datasets=None)
+    again = generate_cheque(11, layout=family, extras=True, signed=True, datasets=None)
+    assert np.array_equal(cheque.image, again.image)
+    assert cheque.layout == family and cheque.signed and cheque.ink_mask.any()
+    x1, y1, x2, y2 = cheque.box
+    assert cheque.ink_mask[y1:y2, x1:x2].sum() == cheque.ink_mask.sum()
+    assert not set(TRAIN_FAMILIES) & set(HELDOUT_FAMILIES)
+
+
+def test_training_and_test_writer_pools_share_no_writer():
+    datasets = default_datasets_dir()
+    if datasets is None:
+        pytest.skip("shared datasets folder not found")
+    train, test = _pool_files(datasets, "train"), _pool_files(datasets, "test")
+    assert train and test
+
+    def writer(path):
+        dataset = path.relative_to(datasets).parts[0]
+        if dataset == "cedar":
+            return dataset, int(path.stem.split("_")[1])
+        if dataset == "crossmedia-chinese":
+            return dataset, path.parent.name.split("_")[0]     # the person, not the name written
+        return dataset, path.parent.name
+
+    train_writers, test_writers = {writer(p) for p in train}, {writer(p) for p in test}
+    assert not train_writers & test_writers
+    assert {d for d, _ in train_writers} == {"cedar", "crossmedia-chinese"}
+    assert max(w for d, w in train_writers if d == "cedar") <= 35

@@ -1,0 +1,90 @@
+"""Export the trained finder to ONNX with its metadata (kind "finder"), and write its card.
+
+The signed/unsigned threshold is set here on the validation cheques (training families, seeds
+of their own): the lowest peak probability that keeps signed cheques called unsigned at or
+under 1 %, capped at 0.5. The card records the data, the layout families (trained and held
+out), the writer pools and the figures; ``bench/bench_extraction.py`` adds the benchmark's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sigverify.core.finder import FinderMetadata
+from sigverify.core.model_trust import FINDER, ModelCard
+from sigverify.core.paths import card_path_for
+from sigverify.synth.cheques import HELDOUT_FAMILIES, TRAIN_FAMILIES
+from training.export import export_onnx
+from training.finder.data import HEIGHT, STRIDE, WIDTH, load_cache
+from training.finder.model import FinderNet
+from training.finder.train import cell_metrics, predict
+
+TRAINING_DATA = (f"generated cheques (sigverify.synth.cheques, extras) of the layout families "
+                 f"{', '.join(TRAIN_FAMILIES)}; held out for testing: {', '.join(HELDOUT_FAMILIES)}. "
+                 "Signatures: CEDAR writers 1-35 (genuine) and crossmedia-chinese persons e001-e060 only.")
+
+
+def signed_threshold(peaks: np.ndarray, signed: np.ndarray, max_missed: float = 0.01) -> float:
+    return float(min(0.5, np.quantile(peaks[signed], max_missed)))
+
+
+def export(ckpt: Path, out: Path, version: str) -> Path:
+    state = torch.load(ckpt, weights_only=False)
+    model = FinderNet()
+    model.load_state_dict(state["model"])
+    model.eval()
+    vx, vy, vsigned, _ = load_cache(Path(state["config"]["cache"]), "val")
+    logits = predict(model, vx)
+    peaks = (1 / (1 + np.exp(-logits))).reshape(len(logits), -1).max(axis=1)
+    threshold = signed_threshold(peaks, vsigned)
+    val = cell_metrics(logits, vy, vsigned)
+    val.update(signed_threshold=round(threshold, 4), val_cheques=int(len(vx)),
+               val_signed_called_unsigned=float(np.mean(peaks[vsigned] < threshold)),
+               val_unsigned_detected=float(np.mean(peaks[~vsigned] < threshold)))
+    meta = FinderMetadata(version=version, input_width=WIDTH, input_height=HEIGHT, output_stride=STRIDE,
+                          signed_threshold=round(threshold, 4), training_data=TRAINING_DATA,
+                          metrics={k: round(v, 4) if isinstance(v, float) else v for k, v in val.items()},
+                          created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    # the verifier's exporter: same ONNX checks, metadata under the same key (FinderMetadata has the
+    # attributes it reads: input size and names, to_json)
+    export_onnx(model, meta, out)
+    _parity(model, out)
+    write_card(out, meta, state)
+    return out
+
+
+def _parity(model: torch.nn.Module, path: Path) -> None:
+    """The ONNX file must compute what the trained network computes."""
+    import onnxruntime as ort
+
+    x = np.random.default_rng(0).random((1, 1, HEIGHT, WIDTH)).astype(np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    if not np.allclose(got, want, atol=1e-3):
+        raise RuntimeError(f"ONNX and torch disagree (max diff {np.abs(got - want).max():.4g})")
+
+
+def write_card(path: Path, meta: FinderMetadata, state: dict, bench: dict | None = None) -> Path:
+    """The finder's card (a ``ModelCard`` of kind finder): hash, data, layout families, figures. The
+    benchmark's figures, once measured, are kept when the card is rewritten."""
+    card_file = card_path_for(path)
+    old = ModelCard.read(card_file).details if card_file.exists() else {}
+    card = ModelCard.for_file(
+        path, kind=FINDER, version=meta.version, created=meta.created, training_data=meta.training_data,
+        metrics=dict(meta.metrics or {}),
+        architecture={"name": "FinderNet (U-Net, coordinate channels, pooled page context)",
+                      "params": sum(p.numel() for p in FinderNet().parameters())},
+        input={"name": meta.input_name, "shape": [1, 1, meta.input_height, meta.input_width],
+               "what": "darkness canvas of the whole cheque (sigverify.core.finder.finder_input)"},
+        output={"name": meta.output_name, "stride": meta.output_stride, "what": "signature-ink logit per cell"},
+        layout_families={"trained": list(TRAIN_FAMILIES), "held_out": list(HELDOUT_FAMILIES)},
+        training={k: str(v) for k, v in state.get("config", {}).items()},
+        epochs_done=int(state.get("epoch", -1)) + 1, signed_threshold=meta.signed_threshold,
+        benchmark=bench if bench is not None else old.get("benchmark"))
+    card.write(card_file)
+    return card_file
