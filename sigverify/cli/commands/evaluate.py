@@ -23,7 +23,7 @@ from ...core.signature_sets import Sample, read_generic
 
 def add_parser(subparsers, common) -> None:
     p = subparsers.add_parser("evaluate", parents=[common],
-                              help="EER / FRR@FAR1% / AUC on a folder ROOT/<writer>/genuine|forged")
+                              help="EER / FRR@FAR1%% / AUC on a folder ROOT/<writer>/genuine|forged")
     p.add_argument("root", help="folder with one subfolder per writer, each with genuine/ and forged/")
     p.add_argument("--references", type=int, default=1, metavar="K", help="genuine references per writer")
     p.add_argument("--seed", type=int, default=0, help="which references are drawn (default 0)")

@@ -317,6 +317,7 @@ class VerifyPage(Page):
         if lookup.customer is not None:
             if self.customer.customer_id() != lookup.customer.customer_id:
                 self.customer.setText(lookup.customer.customer_id)  # the clerk sees whom it found
+                self.customer.completer().popup().hide()
             return lookup.customer.customer_id
         # not in the list loaded here (another desk may have just added it): the store decides
         return "" if lookup.ambiguous else self.customer.customer_id()
@@ -425,11 +426,11 @@ class VerifyPage(Page):
     def _questioned_tile(self, prepared: PreparedSignature) -> Tile:
         """The signature being checked, described as what it is: a crop, found, or boxed by hand."""
         if self.user_box is not None:
-            caption = "in the box you set by hand"
+            caption = "box set by hand"
         elif prepared.box is not None:
             caption = "found on the cheque"
         else:
-            caption = "the image as given (a signature crop)"
+            caption = "a crop, as given"
         return Tile("This signature", ink_on_paper(prepared.normalized), caption, highlight=True)
 
     def _update_gauge(self, result: VerificationResult | None) -> None:
