@@ -54,7 +54,8 @@ class RefusePasswordArgument(argparse.Action):
 
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user data folder)")
+    common.add_argument("--db", metavar="URL", help="SQLAlchemy database URL, without a password (default: "
+                        "$SIGVERIFY_DB or database.conf, else SQLite in the user data folder)")
     common.add_argument("--model", metavar="PATH", help="ONNX model file (default: the bundled model)")
     common.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     common.add_argument("--json", action="store_true", help="one JSON object per result on stdout")
