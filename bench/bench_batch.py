@@ -3,6 +3,9 @@
     .venv/bin/python bench/bench_batch.py --n 1000                    # folder source, workers 0,1,N
     .venv/bin/python bench/bench_batch.py --n 1000 --workers 0,2 --x9  # also the same cheques as one X9 file
     .venv/bin/python bench/bench_batch.py --n 1000 --device cuda       # inference on the GPU
+    .venv/bin/python bench/bench_batch.py --n 400 --workers 0,1,2 --against /tmp/old-sigverify
+        # side by side with another source tree (e.g. `git archive <commit> | tar -x -C /tmp/old-sigverify`):
+        # each worker count runs there and here in turn, in one invocation, so both see the same load
 
 The cheques are made once by ``sigverify.synth.cheques`` (the capture mix it draws: JPEG scans,
 phone photos, bitonal 200 dpi) and kept in ``--cache``; bitonal ones are saved as CCITT G4 TIFF,
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,19 +143,45 @@ def write_x9_copy(files: list[Path], path: Path) -> Path:
     return path
 
 
-def table(rows: list[tuple[str, BatchSummary]]) -> str:
-    base = next((s.items_per_second for label, s in rows if s.workers == 0), None)
+def table(rows: list[tuple[str, BatchSummary]], cpu_seconds: dict[int, float] | None = None) -> str:
+    """Ratios against the single-process run (workers 0) of the same label's code."""
+    bases = {label: s.items_per_second for label, s in rows if s.workers == 0}
+    cpu_seconds = cpu_seconds or {}
     head = ("| run | workers | items | items/s | ratio | wall s | " + " | ".join(f"{s} ms" for s in STAGES)
-            + " | worker CPU ms | main waits |")
-    lines = [head, "|" + "---|" * (6 + len(STAGES) + 2)]
-    for label, s in rows:
+            + " | worker CPU ms | main waits |" + (" all CPU s |" if cpu_seconds else ""))
+    lines = [head, "|" + "---|" * (6 + len(STAGES) + 2 + bool(cpu_seconds))]
+    for row, (label, s) in enumerate(rows):
         per_item = [1000 * s.stage_seconds.get(stage, 0.0) / max(s.processed, 1) for stage in STAGES]
+        base = bases.get(label if label != "X9.37" else "folder")
         ratio = f"{s.items_per_second / base:.2f}x" if base else "-"
         lines.append(f"| {label} | {s.workers} | {s.processed} | {s.items_per_second:.1f} | {ratio} | "
                      f"{s.elapsed:.1f} | " + " | ".join(f"{v:.1f}" for v in per_item)
                      + f" | {1000 * s.worker_cpu_seconds / max(s.processed, 1):.1f}"
-                     + f" | {100 * s.waiting_seconds / max(s.elapsed, 1e-9):.0f}% |")
+                     + f" | {100 * s.waiting_seconds / max(s.elapsed, 1e-9):.0f}% |"
+                     + (f" {cpu_seconds[row]:.1f} |" if row in cpu_seconds else (" - |" if cpu_seconds else "")))
     return "\n".join(lines)
+
+
+def run_tree(tree: Path, args, workers: int) -> tuple[BatchSummary, float]:
+    """One run by a source tree's own bench in a child process (its code, this cheque cache and
+    model), and the CPU seconds that child and its workers used (model load and store set-up
+    included, the same for every tree)."""
+    out = Path(tempfile.mkdtemp()) / "other.json"
+    command = [sys.executable, str(tree / "bench" / "bench_batch.py"), "--n", str(args.n), "--workers", str(workers),
+               "--batch-size", str(args.batch_size), "--cache", str(args.cache), "--device", args.device,
+               "--json", str(out)]
+    if args.model:
+        command += ["--model", args.model]
+    import resource  # POSIX only, like this comparison
+
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, check=True, env=env, cwd=tree, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    row = json.loads(out.read_text())[0]
+    known = set(BatchSummary.__dataclass_fields__)
+    return BatchSummary(**{k: v for k, v in row.items() if k in known}), cpu
 
 
 def main() -> None:
@@ -165,6 +195,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--x9", action="store_true", help="also run the same cheques as one X9.37 file")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
+    parser.add_argument("--against", type=Path, metavar="TREE",
+                        help="another sigverify source tree to run side by side (its rows are labelled 'before')")
     args = parser.parse_args()
 
     files = make_cheques(args.n, args.cache, cores)
@@ -175,7 +207,15 @@ def main() -> None:
     engine = load_engine(args.model, args.device)
     store_file = base_store(Path(tempfile.mkdtemp()) / "base.db", engine)
     rows: list[tuple[str, BatchSummary]] = []
+    cpu_seconds: dict[int, float] = {}  # row -> CPU of its child process tree (--against runs)
     for workers in [int(w) for w in args.workers.split(",")]:
+        if args.against:  # both trees in child processes, one after the other, for every worker count
+            for label, tree in (("before", args.against), ("after", ROOT)):
+                summary, cpu = run_tree(tree, args, workers)
+                rows.append((label, summary))
+                cpu_seconds[len(rows) - 1] = cpu
+                print(f"{label}, {workers} workers: {summary.items_per_second:.1f} items/s", file=sys.stderr)
+            continue
         rows.append(("folder", run_once(engine, store_file, source, workers, args.batch_size)))
         print(f"folder, {workers} workers: {rows[-1][1].items_per_second:.1f} items/s", file=sys.stderr)
     if args.x9:
@@ -186,7 +226,7 @@ def main() -> None:
     print(f"\n{len(files)} generated cheques, model {engine.metadata.version}, inference on "
           f"{engine.device_label} ({', '.join(engine.providers)}), {cores} CPU cores, batch size {args.batch_size}, "
           f"load average {load:.1f} (5 min)\n")
-    print(table(rows))
+    print(table(rows, cpu_seconds))
     if args.json:
         args.json.write_text(json.dumps([{"run": label, **s.to_dict()} for label, s in rows], indent=1))
 

@@ -52,7 +52,7 @@ def bench_single(engine: Engine, paths: list[Path], repeats: int) -> dict[str, l
         t0 = time.perf_counter()
         image = load_image(path)
         t1 = time.perf_counter()
-        crop = find_signature(image.gray, image.dpi).crop  # decides "already a crop" for these inputs
+        crop = find_signature(image.gray).crop  # decides "already a crop" for these inputs
         t2 = time.perf_counter()
         normalized = normalize_signature(crop, engine.metadata.normalization)
         t3 = time.perf_counter()

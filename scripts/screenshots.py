@@ -165,7 +165,8 @@ def main() -> int:
         from PySide6.QtWidgets import QApplication
 
         from sigverify.core.engine import Engine
-        from sigverify.core.security import UserService, guarded_verifier, open_store
+        from sigverify.core.security import UserService, open_store
+        from sigverify.core.session import open_session
         from sigverify.gui.app import create_context, create_window, open_settings
         from sigverify.gui.context import LaunchOptions
         from sigverify.gui.theme import STYLE_SHEET
@@ -185,7 +186,7 @@ def main() -> int:
                            ("old.counter", "clerk")):
             users.add_user(admin, name, "screenshot-password", role)
         users.set_disabled(admin, "old.counter", True)
-        verifier = guarded_verifier(Engine(model, device="cpu"), store, admin)
+        verifier = open_session(Engine(model, device="cpu"), store, admin)
         writers = signature_files(args.datasets, work, len(NAMES))
         customers = {}
         for writer, files in writers.items():

@@ -18,7 +18,8 @@ from collections import Counter
 from pathlib import Path
 
 from sigverify.core.engine import Engine
-from sigverify.core.security import UserService, guarded_verifier, open_store
+from sigverify.core.security import UserService, open_store
+from sigverify.core.session import open_session
 
 
 def clerk(verifier, files, customers, until, done: Counter, ids: list) -> None:
@@ -50,12 +51,12 @@ def administrator(verifier, files, customers, until, done: Counter, ids: list) -
 
 
 def batch(verifier, files, customers, until, done: Counter, ids: list) -> None:
-    from sigverify.core.batch import BatchOptions, run_batch
+    from sigverify.core.batch import BatchOptions
 
     folder = files[0].parent.parent / "batch"
     while time.monotonic() < until:
-        summary = run_batch(verifier, BatchOptions(source=folder, pattern=r"(?P<customer>C-\d+)_", workers=0,
-                                                   batch_size=4))
+        summary = verifier.batch(BatchOptions(source=folder, pattern=r"(?P<customer>C-\d+)_", workers=0,
+                                              batch_size=4)).run()
         done["batch_start"] += 1
         done["batch_finish"] += 1
         done["batch_items"] += summary.processed
@@ -73,7 +74,7 @@ def main() -> None:
     try:
         store = open_store(url)
         user = UserService(store).get(username)
-        verifier = guarded_verifier(Engine(model, device="cpu", warm_up=False), store, user)
+        verifier = open_session(Engine(model, device="cpu", warm_up=False), store, user)
         files = sorted(Path(folder).glob("*.png"))
         customers = sorted(c.customer_id for c in store.list_customers() if c.customer_id.startswith("C-"))
         print("ready", flush=True)

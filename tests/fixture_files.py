@@ -32,8 +32,10 @@ def write_generic_layout(root: Path, signature_set: dict) -> Path:
     return root
 
 
-def add_records(store, scores, final, by, k=1, model="test-1", customers=1):
-    """Verification rows as the Verifier writes them (bulk: hundreds of them), spread over ``customers``."""
+def add_records(store, scores, final, by, k=1, model="test-1", customers=None):
+    """Verification rows as the Verifier writes them (bulk: hundreds of them), spread over ``customers``
+    (None: a customer of its own for each; calibration bounds its rates at the customer level)."""
+    customers = customers or max(1, len(scores))
     rows = [{"customer_id": f"C-{i % customers + 1}", "score": float(s), "decision": "refer", "model_version": model,
              "user": "bob", "reference_scores": json.dumps([{"reference_id": j, "score": float(s)} for j in range(k)]),
              "created_at": now_iso(), "final_decision": final, "final_by": by} for i, s in enumerate(scores)]

@@ -19,7 +19,8 @@ from sigverify.core.normalize import NormalizationParams
 
 def build_test_model(path: Path, version: str = "test-1", embedding_size: int = 32,
                      params: NormalizationParams | None = None, tau_accept: float = 0.9,
-                     tau_reject: float = 0.75, with_metadata: bool = True, seed: int = 0) -> Path:
+                     tau_reject: float = 0.75, with_metadata: bool = True, seed: int = 0,
+                     thresholds_by_references: dict | None = None) -> Path:
     params = params or NormalizationParams()
     rng = np.random.default_rng(seed)
     w1 = rng.normal(0, 0.3, (8, 1, 5, 5)).astype(np.float32)
@@ -50,7 +51,8 @@ def build_test_model(path: Path, version: str = "test-1", embedding_size: int = 
     model.ir_version = 8
     if with_metadata:
         meta = ModelMetadata(version=version, normalization=params, embedding_size=embedding_size,
-                             tau_accept=tau_accept, tau_reject=tau_reject, training_data="none (test model)")
+                             tau_accept=tau_accept, tau_reject=tau_reject, training_data="none (test model)",
+                             thresholds_by_references=thresholds_by_references or {})
         helper.set_model_props(model, {METADATA_KEY: meta.to_json()})
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)

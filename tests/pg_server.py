@@ -120,7 +120,19 @@ def start_server() -> PgServer:
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"the test PostgreSQL server did not start: {exc.stderr or exc.stdout}") from exc
+    _watch(server)
     return server
+
+
+def _watch(server: PgServer) -> None:
+    """Stop the server and remove its folder when this process dies without cleaning up (a test
+    run killed by a timeout, Ctrl+C twice): no server outlives the tests that started it."""
+    stop = " ".join(f"'{part}'" for part in server._cmd("pg_ctl", "-D", str(server.folder / "data"), "-m",
+                                                        "immediate", "-w", "stop"))
+    script = (f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; "
+              f"if [ -d '{server.folder}' ]; then {stop} >/dev/null 2>&1; rm -rf '{server.folder}'; fi")
+    subprocess.Popen(["sh", "-c", script], start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def remove_server(server: PgServer) -> None:

@@ -43,12 +43,11 @@ from sigverify.core.batch import (
 from sigverify.core.engine import Engine
 from sigverify.core.security import (
     AuditLog,
-    GuardedVerifier,
     bootstrap_user,
-    guarded_verifier,
     open_store,
     table_problems,
 )
+from sigverify.core.session import Session, open_session
 from sigverify.core.store import batch_items, batch_runs
 from sigverify.core.verify import Verifier
 from sigverify.core.x9 import X9Item, read_x9, write_x9
@@ -298,7 +297,7 @@ def test_cli_batch_reports_and_json(verifier, cheque_dir, test_model, db_url, tm
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(verifier, cheque_dir, test_model, db_url, tmp_path):
     # enough items that the run is still going when the signal arrives
-    for copy in range(1):
+    for copy in range(3):
         for path in sorted(cheque_dir.rglob("C*_0*.png")):
             (path.parent / f"{path.stem}_copy{copy}.png").write_bytes(path.read_bytes())
     command = [sys.executable, "-m", "sigverify.cli.main", "batch", str(cheque_dir), "--pattern", PATTERN,
@@ -365,10 +364,10 @@ def test_x9_interrupt_then_resume(verifier, x9_bytes, tmp_path):
 
 
 @pytest.fixture
-def guarded(test_model, db_url, tmp_path) -> GuardedVerifier:
+def guarded(test_model, db_url, tmp_path) -> Session:
     """As the CLI and the GUI run it: behind the guard, every change with its chained audit record."""
     store = open_store(db_url)
-    guarded = guarded_verifier(Engine(test_model, device="cpu"), store, bootstrap_user("night-desk"))
+    guarded = open_session(Engine(test_model, device="cpu"), store, bootstrap_user("night-desk"))
     for n, (customer, account) in enumerate(ACCOUNTS.items()):
         store.add_customer(customer, name=f"Customer {n}", account=account)
         guarded.register(customer, [write_signature(tmp_path / "refs" / f"{customer}_{k}.png", n, 1000 + k)
@@ -383,7 +382,7 @@ def _batch_entries(store) -> list[tuple]:
 
 
 def test_every_batch_verification_is_audited_with_the_input_hash(guarded, cheque_dir):
-    summary = run_batch(guarded, BatchOptions(cheque_dir, pattern=PATTERN, workers=1, batch_size=3))
+    summary = guarded.batch(BatchOptions(cheque_dir, pattern=PATTERN, workers=1, batch_size=3)).run()
     store = guarded.store
     results = {r.key: r for r in load_results(store, summary.run_id)}
     entries = _batch_entries(store)
@@ -417,7 +416,7 @@ def test_every_batch_verification_is_audited_with_the_input_hash(guarded, cheque
      "VALUES (1, 'forged.png', 'C0', 0.97, 'match', '2026-11-22')", "'forged.png') is not in the audit trail"),
 ])
 def test_a_batch_row_changed_in_the_database_file_is_found(guarded, cheque_dir, db_url, tamper, words, capsys):
-    run_batch(guarded, BatchOptions(cheque_dir, pattern=PATTERN, workers=0, batch_size=4))
+    guarded.batch(BatchOptions(cheque_dir, pattern=PATTERN, workers=0, batch_size=4)).run()
     assert table_problems(guarded.store) == []
     conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
     with conn:

@@ -26,7 +26,7 @@ from test_batch import (  # noqa: E402, F401
     x9_bytes,
 )
 
-from sigverify.core.batch import BatchOptions, load_results, run_batch  # noqa: E402
+from sigverify.core.batch import BatchOptions, load_results  # noqa: E402
 from sigverify.core.security import table_problems  # noqa: E402
 
 
@@ -47,20 +47,20 @@ def _trail(store, run_id: int) -> list[tuple]:
 
 
 def test_ray_gives_the_local_results(local_ray, guarded, cheque_dir, x9_bytes, tmp_path):  # noqa: F811
-    verifier = guarded  # behind the guard, as the CLI runs it: the trail must be the local run's too
-    local = run_batch(verifier, BatchOptions(cheque_dir, pattern=PATTERN, workers=0))
-    on_ray = run_batch(verifier, BatchOptions(cheque_dir, pattern=PATTERN, ray_address="local", batch_size=4))
+    session = guarded  # as the CLI runs it: the trail must be the local run's too
+    local = session.batch(BatchOptions(cheque_dir, pattern=PATTERN, workers=0)).run()
+    on_ray = session.batch(BatchOptions(cheque_dir, pattern=PATTERN, ray_address="local", batch_size=4)).run()
     assert on_ray.processed == local.processed == 11 and not on_ray.interrupted
-    assert _comparable(load_results(verifier.store, on_ray.run_id)) == \
-        _comparable(load_results(verifier.store, local.run_id))
-    assert _trail(verifier.store, on_ray.run_id) == _trail(verifier.store, local.run_id)
+    assert _comparable(load_results(session.store, on_ray.run_id)) == \
+        _comparable(load_results(session.store, local.run_id))
+    assert _trail(session.store, on_ray.run_id) == _trail(session.store, local.run_id)
 
     # X9 rows carry the file and the item's offset; the Ray tasks read their own item
     letter = tmp_path / "letter.x937"
     letter.write_bytes(x9_bytes)
-    local = run_batch(verifier, BatchOptions(letter, workers=0))
-    on_ray = run_batch(verifier, BatchOptions(letter, ray_address="local"))
-    assert _comparable(load_results(verifier.store, on_ray.run_id)) == \
-        _comparable(load_results(verifier.store, local.run_id))
-    assert _trail(verifier.store, on_ray.run_id) == _trail(verifier.store, local.run_id)
-    assert table_problems(verifier.store) == []
+    local = session.batch(BatchOptions(letter, workers=0)).run()
+    on_ray = session.batch(BatchOptions(letter, ray_address="local")).run()
+    assert _comparable(load_results(session.store, on_ray.run_id)) == \
+        _comparable(load_results(session.store, local.run_id))
+    assert _trail(session.store, on_ray.run_id) == _trail(session.store, local.run_id)
+    assert table_problems(session.store) == []

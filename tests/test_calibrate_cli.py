@@ -23,8 +23,8 @@ def common(test_model, db_url):
 def test_propose_apply_history_revert(common, db_url, tmp_path):
     store = open_store(db_url)
     rng = np.random.default_rng(5)
-    add_records(store, rng.normal(0.8, 0.05, 400), "accept", SUPERVISOR)
-    add_records(store, rng.normal(0.3, 0.1, 320), "reject", SUPERVISOR)
+    add_records(store, rng.normal(0.8, 0.05, 400), "accept", SUPERVISOR, customers=400)
+    add_records(store, rng.normal(0.3, 0.1, 320), "reject", SUPERVISOR, customers=320)
     add_records(store, [0.5] * 30, "refer_to_supervisor", "bob")
 
     before = json.loads(sigverify("thresholds", "--json", *common, check=True).stdout)
@@ -34,6 +34,7 @@ def test_propose_apply_history_revert(common, db_url, tmp_path):
     accept = overall["accept"]
     assert accept["threshold"] is not None and accept["estimate"]["trials"] == 320
     assert accept["estimate"]["upper_bound"] <= 0.01 and accept["min_samples"] == 299
+    assert accept["clustering"]["customers"] == 320 and accept["customer_upper_bound"] <= 0.01
     assert overall["outcomes_now"]["scores"] == 750 and proposal["applied"] is None
     assert proposal["left_out"] == {"unlabelled: referred to a supervisor, no outcome": 30}
     assert json.loads(sigverify("thresholds", "--json", *common, check=True).stdout) == before
@@ -57,10 +58,10 @@ def test_propose_apply_history_revert(common, db_url, tmp_path):
 
 def test_too_few_forgeries_are_refused_in_words(common, db_url):
     store = open_store(db_url)
-    add_records(store, np.linspace(0.6, 0.95, 400), "accept", SUPERVISOR)
-    add_records(store, np.linspace(0.1, 0.5, 40), "reject", SUPERVISOR)
+    add_records(store, np.linspace(0.6, 0.95, 400), "accept", SUPERVISOR, customers=400)
+    add_records(store, np.linspace(0.1, 0.5, 40), "reject", SUPERVISOR, customers=40)
     out = sigverify("calibrate", *common, check=True).stdout
-    assert "match at or above: REFUSED, 40 forgeries: at least 299 are needed" in out
+    assert "match at or above: REFUSED, 40 forgeries: at least 299 independent ones are needed" in out
     assert "no match below 0." in out  # the genuine side has enough data
     data = json.loads(sigverify("calibrate", "--json", *common, check=True).stdout)
     assert data["overall"]["accept"]["threshold"] is None

@@ -120,17 +120,71 @@ def test_chart_data_marks_the_thresholds_on_the_det_curve():
     assert curves.det_far[0] == 1.0 and curves.det_frr[-1] == 1.0
 
 
-def test_data_from_few_customers_is_flagged():
-    """One customer's signatures are not independent trials: the bound then says less than it seems."""
-    rng = np.random.default_rng(4)
+def _customers(n: int, count: int, seed: int) -> list[str]:
+    """``count`` customers, ``n`` signatures shared out at random among them."""
+    return [f"C{c}" for c in np.random.default_rng(seed).permutation(np.arange(n) % count)]
 
-    def samples(customers: int) -> list[LabelledScore]:
-        out = [LabelledScore(float(s), True, 1, f"g{i}", f"C{i % customers}")
-               for i, s in enumerate(rng.normal(0.8, 0.05, 400))]
-        return out + [LabelledScore(float(s), False, 1, f"f{i}", f"C{i % customers}")
-                      for i, s in enumerate(rng.normal(0.3, 0.1, 400))]
 
-    few = calibrate_group(samples(5), ThresholdPair(0.9, 0.5))
-    warnings = [n for n in few.notes if n.startswith("WARNING")]
-    assert len(warnings) == 2 and "only 5 customer(s)" in warnings[0]
-    assert not [n for n in calibrate_group(samples(40), ThresholdPair(0.9, 0.5)).notes if n.startswith("WARNING")]
+def _clustered(rng, customers: int, each: int, between: float, within: float) -> tuple[np.ndarray, list[str]]:
+    """Forgeries whose level depends on the customer: each customer's own offset plus noise."""
+    offsets = rng.normal(0.0, between, customers)
+    scores = 0.3 + np.repeat(offsets, each) + rng.normal(0.0, within, customers * each)
+    return scores, [f"C{c}" for c in np.repeat(np.arange(customers), each)]
+
+
+def _true_far(threshold: float, between: float, within: float) -> float:
+    """FAR on a forgery of a customer to come (offset and noise both new)."""
+    return 0.5 * math.erfc((threshold - 0.3) / math.hypot(between, within) / math.sqrt(2))
+
+
+def test_independent_customers_keep_nearly_the_per_signature_threshold():
+    forged = np.arange(1000) * 0.0005  # the known distribution above, shared out among 250 customers
+    accept = propose_accept(forged, customers=_customers(1000, 250, seed=5))
+    c = accept.clustering
+    assert c.customers == 250 and c.samples == 1000 and c.icc < 0.05
+    assert 1.0 <= c.design_effect < 1.5  # the correlation's upper limit costs a little, not a lot
+    # the rule: the most errors whose customer-level bound stays within 1 %
+    k = max(e for e in range(1000) if c.upper_bound(e, 0.95) <= 0.01)
+    assert k == accept.estimate.errors == 4  # as many as with independent signatures ...
+    assert accept.threshold == pytest.approx(0.49775)  # ... so the same threshold as above
+    assert accept.customer_upper_bound <= 0.01 < c.upper_bound(k + 1, 0.95)
+    assert accept.threshold >= propose_accept(forged).threshold  # never laxer than per signature
+
+
+def test_few_clustered_customers_are_refused_not_given_a_number():
+    """5 customers with their own score levels: 400 forgeries say little about customer 6."""
+    scores, who = _clustered(np.random.default_rng(4), customers=5, each=80, between=0.1, within=0.05)
+    per_signature = propose_accept(scores, 0.05)
+    assert per_signature.proposed  # 400 forgeries would be plenty if they were independent
+    refused = propose_accept(scores, 0.05, customers=who)
+    assert not refused.proposed and refused.threshold is None and refused.estimate is None
+    assert refused.clustering.customers == 5 and refused.clustering.effective_samples < 59
+    assert "400 forgeries from 5 customer(s)" in refused.reason and "at least 59" in refused.reason
+    labelled = [LabelledScore(float(s), False, 1, f"f{i}", w) for i, (s, w) in enumerate(zip(scores, who, strict=True))]
+    group = calibrate_group(labelled, ThresholdPair(0.9, 0.5), target_far=0.05)
+    assert group.proposed.accept == 0.9 and any("5 customer(s)" in n for n in group.notes)
+
+
+def test_clustered_customers_get_a_more_conservative_threshold():
+    scores, who = _clustered(np.random.default_rng(6), customers=150, each=8, between=0.1, within=0.04)
+    naive, honest = propose_accept(scores, 0.05), propose_accept(scores, 0.05, customers=who)
+    assert honest.proposed and honest.clustering.icc > 0.4 and honest.clustering.design_effect > 3
+    assert honest.threshold > naive.threshold
+    assert honest.customer_upper_bound > honest.estimate.upper_bound  # the wider, honest interval
+
+
+def test_the_stated_confidence_holds_at_the_customer_level():
+    """Many banks, each with 150 customers of their own: the customer-level threshold's TRUE FAR on
+    customers to come is within the target about 95 % of the time; the per-signature one is not."""
+    between, within, draws = 0.1, 0.04, 40
+    held, naive_held, proposed = 0, 0, 0
+    for seed in range(draws):
+        scores, who = _clustered(np.random.default_rng(100 + seed), 150, 8, between, within)
+        honest = propose_accept(scores, 0.05, customers=who)
+        naive_held += _true_far(propose_accept(scores, 0.05).threshold, between, within) <= 0.05
+        if honest.proposed:
+            proposed += 1
+            held += _true_far(honest.threshold, between, within) <= 0.05
+    assert proposed == draws  # 150 customers are enough for 5 %
+    assert held / draws >= 0.93
+    assert naive_held / draws < 0.85  # what the customer level fixes

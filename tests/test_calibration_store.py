@@ -22,9 +22,9 @@ from sigverify.core.engine import Engine
 from sigverify.core.security import (
     AuditLog,
     PermissionDenied,
-    guarded_verifier,
     table_problems,
 )
+from sigverify.core.session import open_session
 
 
 def bank_history(store, seed=0):
@@ -58,10 +58,10 @@ def test_only_final_supervisor_decisions_are_labels_unless_the_policy_says_clerk
 def test_apply_and_revert_are_audited_with_the_data(engine, store, admin, clerk):
     bank_history(store)
     audit = AuditLog(store)
-    verifier = guarded_verifier(engine, store, admin)
+    verifier = open_session(engine, store, admin)
     model_thresholds = verifier.thresholds()
     with pytest.raises(PermissionDenied):
-        propose(guarded_verifier(engine, store, clerk), clerk)
+        propose(open_session(engine, store, clerk), clerk)
     proposal = propose(verifier, admin)
     assert proposal.overall.genuine == 400 and proposal.overall.forged == 350
     assert [g.references for g in proposal.per_k] == [1, 3]
@@ -92,10 +92,10 @@ def test_apply_and_revert_are_audited_with_the_data(engine, store, admin, clerk)
 def test_a_model_update_invalidates_the_calibration_but_keeps_its_history(tmp_path, engine, store, admin):
     bank_history(store)
     audit = AuditLog(store)
-    proposal = propose(guarded_verifier(engine, store, admin), admin)
+    proposal = propose(open_session(engine, store, admin), admin)
     apply_calibration(store, admin, proposal, "test-1", audit)
     newer = Engine(build_test_model(tmp_path / "v2.onnx", version="test-2", seed=2), device="cpu")
-    verifier = guarded_verifier(newer, store, admin)
+    verifier = open_session(newer, store, admin)
     t = verifier.thresholds()
     assert t.source == "model" and (t.accept, t.reject) == (newer.metadata.tau_accept, newer.metadata.tau_reject)
     status = calibration_status(store, "test-2")
@@ -109,7 +109,7 @@ def test_a_model_update_invalidates_the_calibration_but_keeps_its_history(tmp_pa
 
 
 def test_a_labelled_folder_is_scored_through_the_app(tmp_path, engine, store, admin):
-    verifier = guarded_verifier(engine, store, admin)
+    verifier = open_session(engine, store, admin)
     refs = [write_signature(tmp_path / "refs" / f"r{i}.png", 11, 100 + i) for i in range(2)]
     verifier.register("C-1", refs)
     root = tmp_path / "labelled"
@@ -140,13 +140,16 @@ def test_real_signatures_too_few_forgeries_are_refused(tmp_path, datasets, store
         target = root / path.stem.split("_")[0][-3:] / kind / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
-    verifier = guarded_verifier(Engine(device="cpu"), store, admin)
+    verifier = open_session(Engine(device="cpu"), store, admin)
     for writer in sorted(p.name for p in root.iterdir()):
         verifier.register(writer, [sorted((root / writer / "genuine").iterdir())[0]])
     proposal = propose(verifier, admin, use_store=False, folder=root)
     g = proposal.overall
     assert (g.genuine, g.forged) == (48, 60) and len(proposal.skipped) == 12  # the references themselves
-    assert not g.anything_proposed and "60 forgeries: at least 299" in g.accept.reason
+    assert not g.anything_proposed and "60 forgeries from 12 customer(s)" in g.accept.reason
+    assert "at least 299" in g.accept.reason
+    # real forgeries of one writer resemble each other: they are worth fewer independent ones
+    assert g.accept.clustering.design_effect > 2 and g.reject.clustering.design_effect > 2
     assert g.proposed == g.current  # nothing would change
     assert g.far_now.trials == 60 and g.far_now.ci_high > g.far_now.rate  # what today's threshold does, honestly
 
@@ -159,7 +162,7 @@ def test_each_reference_count_gets_its_own_thresholds_where_its_data_suffices(en
     add_records(store, rng.normal(0.88, 0.03, 400), "accept", "alice", k=3)
     add_records(store, rng.normal(0.50, 0.10, 350), "reject", "alice", k=3)
     add_records(store, rng.normal(0.90, 0.03, 20), "accept", "alice", k=5)  # too few for its own
-    verifier = guarded_verifier(engine, store, admin)
+    verifier = open_session(engine, store, admin)
     proposal = propose(verifier, admin)
     k1, k3, k5 = proposal.per_k
     assert k3.accept.threshold > k1.accept.threshold and not k5.anything_proposed

@@ -43,7 +43,7 @@ def test_errors_go_to_stderr_with_nonzero_exit(common, signature_files, tmp_path
     unknown = sigverify("verify", "nobody", signature_files["a0"], "--json", *common)
     assert unknown.returncode != 0 and "unknown customer" in unknown.stderr and unknown.stdout == ""
     blank = sigverify("register", "C-8", signature_files["blank"], *common)
-    assert blank.returncode != 0 and "no ink" in blank.stderr or "no signature" in blank.stderr
+    assert blank.returncode != 0 and ("no ink" in blank.stderr or "no signature" in blank.stderr)
     assert json.loads(sigverify("customers", "--json", *common).stdout or "null") is None  # nothing half-written
     bad_model = tmp_path / "bad.onnx"
     bad_model.write_bytes(b"not a model")
@@ -74,13 +74,13 @@ def test_register_checks_every_image_and_names_every_bad_one(common, signature_f
 
 
 def test_cuda_note_only_where_signatures_are_compared(common, signature_files, monkeypatch, capsys):
-    from sigverify.cli import context
     from sigverify.cli.main import main
+    from sigverify.core import session
 
-    class FallingBackEngine(context.Engine):
+    class FallingBackEngine(session.Engine):
         fallback_message = "CUDA cannot be used here (test): running on the CPU"
 
-    monkeypatch.setattr(context, "Engine", FallingBackEngine)
+    monkeypatch.setattr(session, "Engine", FallingBackEngine)  # the one place an engine is loaded
     options = [str(a) for a in common]
     assert main(["thresholds", *options]) == 0
     assert "CUDA" not in capsys.readouterr().err

@@ -24,11 +24,19 @@ def test_metadata_read_back_and_cpu_providers(test_model):
     assert engine.device_label == "CPU"
 
 
-def test_auto_reports_the_providers_really_used(test_model):
+def test_auto_on_a_pc_without_cuda_says_it_runs_on_the_cpu(test_model, monkeypatch):
+    # onnxruntime-gpu lists CUDA even where it cannot run it; the engine must report what it really uses
+    import onnxruntime as ort
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     engine = Engine(test_model, device="auto")
-    assert engine.providers == engine.session.get_providers()
-    if "CUDAExecutionProvider" not in engine.providers:
-        assert engine.device_label == "CPU"
+    if "CUDAExecutionProvider" in engine.session.get_providers():
+        pytest.skip("this machine really runs CUDA")
+    assert engine.providers == ["CPUExecutionProvider"] and engine.device_label == "CPU"
+    assert engine.fallback_message is not None and "running on the CPU" in engine.fallback_message
+    with pytest.raises(ModelError, match="CUDA was asked for"):
+        Engine(test_model, device="cuda")
+    assert Engine(test_model, device="cpu").fallback_message is None  # asked for the CPU: nothing to say
 
 
 def test_batched_embeddings_are_unit_and_batch_independent(test_model):

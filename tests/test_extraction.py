@@ -50,7 +50,7 @@ def test_noise_or_dark_image_is_not_a_signature():
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 8, 9])
 def test_generated_cheque_signature_is_found(seed):
     cheque = generate_cheque(seed, signed=True, datasets=None)
-    result = find_signature(cheque.image, cheque.dpi)
+    result = find_signature(cheque.image)
     assert result.is_cheque and result.found
     assert iou(result.box, cheque.box) >= 0.5, (cheque.layout, cheque.effects, result.box, cheque.box)
     assert result.crop.dtype == np.uint8 and result.crop.ndim == 2
@@ -64,7 +64,7 @@ def test_generated_cheque_signature_is_found(seed):
 @pytest.mark.parametrize("seed", [21, 22, 23, 24])
 def test_unsigned_cheque_is_not_found(seed):
     cheque = generate_cheque(seed, signed=False, datasets=None)
-    result = find_signature(cheque.image, cheque.dpi)
+    result = find_signature(cheque.image)
     assert result.is_cheque and not result.found
     assert result.box is None and result.crop is None and result.reason
 

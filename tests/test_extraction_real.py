@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from sigverify.core.extraction import find_signature
+from sigverify.core.imaging import load_image
 from sigverify.core.paths import datasets_folder
+from sigverify.core.x9 import read_x9
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = datasets_folder()
@@ -61,16 +63,14 @@ def test_unsigned_real_cheque():
 
 
 def test_x9_fronts_match_hand_labels():
-    x9 = pytest.importorskip("sigverify.core.x9")
-    imaging = pytest.importorskip("sigverify.core.imaging")
     ious = []
     for key, label in X9_LABELS.items():
         file, index = key.split("#")
         path = DATASETS / "cheques" / "x9" / file
         if not path.exists():
             continue
-        item = next(i for i in x9.read_x9(path) if i.index == int(index))
-        result = find_signature(imaging.load_image(item.front_image).gray)
+        item = next(i for i in read_x9(path) if i.index == int(index))
+        result = find_signature(load_image(item.front_image).gray)
         assert result.is_cheque, key
         ious.append(_iou(result.box, label["box"]) if result.found else 0.0)
     if not ious:

@@ -24,11 +24,11 @@ from sigverify.core.engine import Engine
 from sigverify.core.security import (
     AuditLog,
     bootstrap_user,
-    guarded_verifier,
     integrity_check,
     open_store,
     table_problems,
 )
+from sigverify.core.session import open_session
 from sigverify.core.store import audit_log, batch_items, customers, references, verifications
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX")
@@ -37,11 +37,12 @@ CHILD = r"""
 import sys
 from pathlib import Path
 from sigverify.core.engine import Engine
-from sigverify.core.security import bootstrap_user, guarded_verifier, open_store
+from sigverify.core.security import bootstrap_user, open_store
+from sigverify.core.session import open_session
 
 mode, url, model, folder = sys.argv[1:5]
 store = open_store(url)
-verifier = guarded_verifier(Engine(model, device="cpu", warm_up=False), store, bootstrap_user("kill-test"))
+verifier = open_session(Engine(model, device="cpu", warm_up=False), store, bootstrap_user("kill-test"))
 files = sorted(Path(folder).glob("*.png"))
 if mode == "register":
     for i in range(100000):
@@ -53,9 +54,9 @@ elif mode == "verify":
         verifier.record_final_decision(result.record_id, "accept")
         print(f"committed {result.record_id}", flush=True)
 else:
-    from sigverify.core.batch import BatchOptions, run_batch
+    from sigverify.core.batch import BatchOptions
     options = BatchOptions(source=Path(folder), pattern=r"(?P<customer>C-\d+)_", workers=0, batch_size=4)
-    run_batch(verifier, options, on_progress=lambda p: print(f"committed {p.done}", flush=True))
+    verifier.batch(options, on_progress=lambda p: print(f"committed {p.done}", flush=True)).run()
     print("finished", flush=True)
 """
 
@@ -126,7 +127,7 @@ def test_kill_during_registration(db_url, test_model, folder):
 def test_kill_during_verification_loop(db_url, test_model, folder, signature_files):
     store = open_store(db_url)
     engine = Engine(test_model, device="cpu")
-    guarded_verifier(engine, store, bootstrap_user("setup")).register("C-1", [signature_files["a0"]])
+    open_session(engine, store, bootstrap_user("setup")).register("C-1", [signature_files["a0"]])
     committed = run_and_kill("verify", db_url, test_model, folder, after=4)
     store = assert_consistent(db_url)
     for record_id in committed:
@@ -140,7 +141,7 @@ def test_kill_during_verification_loop(db_url, test_model, folder, signature_fil
 
 def test_kill_during_batch(db_url, test_model, folder, signature_files):
     store = open_store(db_url)
-    guarded_verifier(Engine(test_model, device="cpu"), store, bootstrap_user("setup")).register(
+    open_session(Engine(test_model, device="cpu"), store, bootstrap_user("setup")).register(
         "C-1", [signature_files["a0"]])
     committed = run_and_kill("batch", db_url, test_model, folder, after=2)
     store = assert_consistent(db_url)

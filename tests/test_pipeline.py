@@ -5,18 +5,24 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from model_factory import build_test_model
 
+from sigverify.core.engine import Engine
 from sigverify.core.imaging import load_image
+from sigverify.core.metrics import protocol_scores
 from sigverify.core.normalize import NormalizationParams
 from sigverify.core.pipeline import (
     Decision,
     NoSignatureError,
     ReferenceSpread,
     Thresholds,
+    best_scores,
     prepare,
     reference_spread,
     score,
 )
+from sigverify.core.store import Store
+from sigverify.core.verify import Verifier
 from sigverify.synth.cheques import generate_cheque
 
 PARAMS = NormalizationParams()
@@ -109,3 +115,30 @@ def test_the_spread_hook_changes_the_score_only_from_two_references():
     assert calls == [spread]
     assert adjusted.raw_score == pytest.approx(1.0)
     assert adjusted.score == pytest.approx((1.0 - spread.mean) / spread.std)
+
+
+def test_best_scores_is_the_rule_score_decides_with_and_evaluation_uses_it():
+    refs = np.stack([_unit([1, 0, 0]), _unit([0.6, 0.8, 0])])
+    queries = np.stack([_unit([0.6, 0.8, 0]), _unit([0, 0, 1]), _unit([1, 1, 0])])
+    shift = lambda raw, spread: raw - spread.mean  # noqa: E731
+    many = best_scores(queries, refs, shift)
+    one_by_one = [score(q, refs, [1, 2], Thresholds(0.9, 0.5, "model"), shift).score for q in queries]
+    np.testing.assert_allclose(many, one_by_one, rtol=1e-6)
+    # metrics.protocol_scores (training's evaluation and `sigverify evaluate`) scores through it
+    emb = np.stack([_unit([1, 0.1, 0]), _unit([1, 0, 0.1]), _unit([1, 0.05, 0.05]), _unit([0, 1, 0])])
+    plain = protocol_scores(emb, ["w", "w", "w", "v"], [True] * 4, references=2, seed=0)
+    shifted = protocol_scores(emb, ["w", "w", "w", "v"], [True] * 4, references=2, seed=0, adjust=shift)
+    assert plain.genuine.size == 1 and shifted.genuine[0] < plain.genuine[0]
+
+
+def test_the_verifier_applies_the_models_thresholds_for_the_customers_reference_count(tmp_path, db_url,
+                                                                                       signature_files):
+    model = build_test_model(tmp_path / "perk.onnx", tau_accept=0.99, tau_reject=0.98,
+                             thresholds_by_references={"2": {"tau_accept": -0.5, "tau_reject": -0.9}})
+    verifier = Verifier(Engine(model, device="cpu"), Store(db_url))
+    verifier.register("C-1", [signature_files["a0"]])
+    one = verifier.verify("C-1", signature_files["a2"], record=False)
+    assert one.thresholds.accept == 0.99 and one.decision is Decision.NO_MATCH
+    verifier.register("C-1", [signature_files["a1"]])
+    two = verifier.verify("C-1", signature_files["a2"], record=False)
+    assert two.thresholds.accept == -0.5 and two.decision is Decision.MATCH

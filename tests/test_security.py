@@ -30,12 +30,12 @@ from sigverify.core.security import (
     accepted_model_hashes,
     backup_database,
     bootstrap_user,
-    guarded_verifier,
     integrity_check,
     open_store,
     require,
 )
 from sigverify.core.security import users as users_module
+from sigverify.core.session import open_session
 from sigverify.core.store import Store, StoreError
 
 PASSWORD = "correct horse"
@@ -135,12 +135,12 @@ def test_disable_and_last_administrator(users, admin, clerk):
         users.set_password(clerk, "alice", "a new password")
 
 
-# --- the guard -------------------------------------------------------------------------------
+# --- the session's access policy -------------------------------------------------------------------------------
 def test_clerk_verifies_and_decides_but_changes_nothing_else(engine, store, admin, clerk, signature_files):
-    as_admin = guarded_verifier(engine, store, admin)
-    as_clerk = guarded_verifier(engine, store, clerk)
-    as_admin.register("C-1", [signature_files["a0"]], name="Ann", user="someone-else")
-    result = as_clerk.verify("C-1", signature_files["a1"], user="alice")  # the user argument cannot lie
+    as_admin = open_session(engine, store, admin)
+    as_clerk = open_session(engine, store, clerk)
+    as_admin.register("C-1", [signature_files["a0"]], name="Ann")
+    result = as_clerk.verify("C-1", signature_files["a1"])  # recorded as the logged-in user, no other
     as_clerk.record_final_decision(result.record_id, "accept")
     row = store.verification(result.record_id)
     assert row.user == "bob" and row.final_by == "bob"
@@ -160,8 +160,8 @@ def test_clerk_verifies_and_decides_but_changes_nothing_else(engine, store, admi
 
 def test_a_session_loses_rights_taken_away_while_it_is_logged_in(engine, store, users, admin, clerk,
                                                                 signature_files):
-    as_admin = guarded_verifier(engine, store, admin)
-    as_clerk = guarded_verifier(engine, store, clerk)
+    as_admin = open_session(engine, store, admin)
+    as_clerk = open_session(engine, store, clerk)
     as_admin.register("C-1", [signature_files["a0"]])
     as_clerk.verify("C-1", signature_files["a1"])
     users.set_disabled(admin, "bob")  # another administrator disables the clerk mid-session
@@ -169,7 +169,7 @@ def test_a_session_loses_rights_taken_away_while_it_is_logged_in(engine, store, 
         as_clerk.verify("C-1", signature_files["a1"])
     users.set_role(admin, "bob", Role.CLERK)
     users.add_user(admin, "carol", PASSWORD, Role.ADMINISTRATOR)
-    as_carol = guarded_verifier(engine, store, users.get("carol"))
+    as_carol = open_session(engine, store, users.get("carol"))
     users.set_role(admin, "carol", Role.CLERK)  # demoted while logged in
     with pytest.raises(PermissionDenied, match="may not"):
         as_carol.set_thresholds(0.9, 0.5)
@@ -184,7 +184,7 @@ def test_role_table_is_the_one_rule(admin, clerk):
 
 # --- audit trail -----------------------------------------------------------------------------
 def test_every_action_is_audited_with_what_a_bank_needs(engine, store, admin, clerk, signature_files):
-    as_admin, as_clerk = guarded_verifier(engine, store, admin), guarded_verifier(engine, store, clerk)
+    as_admin, as_clerk = open_session(engine, store, admin), open_session(engine, store, clerk)
     as_admin.register("C-1", [signature_files["a0"], signature_files["a1"]])
     as_admin.set_thresholds(0.95, 0.5)
     result = as_clerk.verify("C-1", signature_files["a2"])
@@ -203,12 +203,12 @@ def test_every_action_is_audited_with_what_a_bank_needs(engine, store, admin, cl
 
 
 def test_a_change_and_its_audit_record_commit_together(engine, store, admin, signature_files):
-    verifier = guarded_verifier(engine, store, admin)
+    verifier = open_session(engine, store, admin)
 
     def failing_audit(conn, user, action, details):
         raise RuntimeError("disk full while writing the audit record")
 
-    verifier._verifier.audit = failing_audit
+    verifier.verifier.audit = failing_audit
     with pytest.raises(RuntimeError):
         verifier.register("C-9", [signature_files["a0"]])
     assert store.get_customer("C-9") is None
@@ -221,8 +221,8 @@ def test_a_change_and_its_audit_record_commit_together(engine, store, admin, sig
 ])
 def test_tampering_is_found_at_the_first_altered_record(engine, store, admin, clerk, signature_files, db_url,
                                                         tamper, bad_id, reason):
-    guarded_verifier(engine, store, admin).register("C-1", [signature_files["a0"]])
-    as_clerk = guarded_verifier(engine, store, clerk)
+    open_session(engine, store, admin).register("C-1", [signature_files["a0"]])
+    as_clerk = open_session(engine, store, clerk)
     result = as_clerk.verify("C-1", signature_files["a1"])
     as_clerk.record_final_decision(result.record_id, "accept")
     as_clerk.verify("C-1", signature_files["a2"])
@@ -286,7 +286,7 @@ def test_backup_is_consistent_and_audited(engine, store, admin, clerk, signature
         with pytest.raises(StoreError, match="its own tools"):  # pg_dump: README, 'A shared PostgreSQL store'
             backup_database(store, tmp_path / "copy.db", admin)
         return
-    guarded_verifier(engine, store, admin).register("C-1", [signature_files["a0"]])
+    open_session(engine, store, admin).register("C-1", [signature_files["a0"]])
     target = tmp_path / "backups" / "copy.db"
     with pytest.raises(PermissionDenied):
         backup_database(store, target, clerk)
@@ -335,8 +335,8 @@ def test_tables_changed_around_sigverify_are_found(engine, store, admin, clerk, 
                                                    words):
     from sigverify.core.security import table_problems
 
-    guarded_verifier(engine, store, admin).register("C-1", [signature_files["a0"]])
-    guarded_verifier(engine, store, clerk).verify("C-1", signature_files["b0"])
+    open_session(engine, store, admin).register("C-1", [signature_files["a0"]])
+    open_session(engine, store, clerk).verify("C-1", signature_files["b0"])
     assert table_problems(store) == []
     sql(db_url, tamper)
     problems = table_problems(store)
@@ -367,16 +367,16 @@ def test_an_acceptance_typed_into_the_database_lets_no_model_in(tmp_path, store,
 def test_a_clerk_runs_only_the_bundled_or_an_accepted_model(tmp_path, store, admin, clerk, signature_files):
     other = Engine(build_test_model(tmp_path / "clerks-own.onnx", tau_accept=0.0, tau_reject=0.0, seed=7), device="cpu")
     with pytest.raises(PermissionDenied, match="may not use the model file clerks-own.onnx"):
-        guarded_verifier(other, store, clerk)
-    guarded_verifier(other, store, admin)  # an administrator's choice (and every record names the model)
+        open_session(other, store, clerk)
+    open_session(other, store, admin)  # an administrator's choice (and every record names the model)
 
 
 def test_re_embedding_after_a_model_change_is_audited(tmp_path, engine, store, admin, signature_files):
     from sigverify.core.security import table_problems
 
-    guarded_verifier(engine, store, admin).register("C-1", [signature_files["a0"]])
+    open_session(engine, store, admin).register("C-1", [signature_files["a0"]])
     newer = Engine(build_test_model(tmp_path / "v2.onnx", version="test-2", seed=2), device="cpu")
-    assert guarded_verifier(newer, store, admin).refresh_stale_embeddings() == 1
+    assert open_session(newer, store, admin).refresh_stale_embeddings() == 1
     last = list(AuditLog(store).records())[-1]
     assert last.action == "refresh_embeddings" and last.user == "alice"
     assert last.details == {"reference_ids": [1], "model_version": "test-2"}

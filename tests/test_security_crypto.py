@@ -12,8 +12,9 @@ from keyring.backend import KeyringBackend
 from keyring.backends.fail import Keyring as FailKeyring
 
 from sigverify.core.engine import Engine
-from sigverify.core.security import AesGcmCipher, CipherError, bootstrap_user, guarded_verifier, open_store
+from sigverify.core.security import AesGcmCipher, CipherError, bootstrap_user, open_store
 from sigverify.core.security.crypto import KEY_FILE_NAME, load_key
+from sigverify.core.session import open_session
 from sigverify.core.store import Store
 
 
@@ -23,7 +24,7 @@ def engine(test_model) -> Engine:
 
 
 def register(engine, store, files):
-    return guarded_verifier(engine, store, bootstrap_user("test")).register("C-1", files)
+    return open_session(engine, store, bootstrap_user("test")).register("C-1", files)
 
 
 def key_file(home) -> os.PathLike:

@@ -112,7 +112,8 @@ def test_the_password_is_in_no_log_message_or_report(pg_url, pg_server, monkeypa
     monkeypatch.setenv(dbconfig.PASSWORD_ENV, password + "-wrong")  # a refused login says why ...
     with pytest.raises(StoreError) as refused:
         Store()
-    assert "password authentication failed" in str(refused.value)
+    assert "refused this PC's password" in str(refused.value)  # not "unreachable": the network is fine
+    assert not isinstance(refused.value, StoreUnreachableError)
     monkeypatch.setenv(dbconfig.PASSWORD_ENV, password)
     monkeypatch.setenv(dbconfig.DB_ENV, pg_url.replace(f":{pg_server.port}/", ":1/"))  # nobody listens
     with pytest.raises(StoreUnreachableError) as unreachable:
@@ -153,3 +154,37 @@ def test_init_on_the_server_then_every_command_finds_it(pg_url, capsys, monkeypa
     assert cli_main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["database"] == pg_url and info["schema_version"] == 3  # named without credentials
+
+
+def test_a_writer_holds_up_other_writers_for_one_transaction_and_readers_not_at_all(pg_store_url):
+    import threading
+    import time
+
+    from sigverify.core.store import verifications
+
+    store = Store(pg_store_url)
+    store.add_references("C-1", [_ref(1)], "v1")
+    other = Store(pg_store_url)  # another clerk PC
+    with store.engine.connect() as conn:
+        transaction = conn.begin()
+        conn.execute(verifications.insert().values(customer_id="C-1", created_at="t"))  # holds the writer lock
+        began = time.monotonic()
+        assert [r.customer_id for r in other.references_for("C-1")] == ["C-1"]  # a read does not wait
+        assert time.monotonic() - began < 2
+        done = threading.Event()
+        thread = threading.Thread(target=lambda: (other.record_verification({"customer_id": "C-1"}), done.set()))
+        thread.start()
+        assert not done.wait(1.0)  # the second writer waits for the first one's transaction ...
+        transaction.commit()
+    assert done.wait(10)  # ... and no longer: it goes on at the commit
+    thread.join()
+    ids = store.run(lambda c: c.execute(select(verifications.c.id).order_by(verifications.c.id)).scalars().all())
+    assert len(ids) == 2
+
+
+def test_without_the_postgres_extra_the_error_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as on a PC without `pip install '.[postgres]'`
+    with pytest.raises(StoreError, match=r"pip install 'sigverify\[postgres\]'"):
+        Store("postgresql+psycopg://clerk@db.example/sigverify")

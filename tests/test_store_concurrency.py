@@ -26,10 +26,10 @@ from sigverify.core.security import (
     Role,
     UserService,
     accept_model,
-    guarded_verifier,
     open_store,
     table_problems,
 )
+from sigverify.core.session import open_session
 from sigverify.core.store import audit_log, batch_items, references, verifications
 
 WORKER = Path(__file__).parent / "concurrency_worker.py"
@@ -61,7 +61,7 @@ def prepare_store(url: str, model: Path, files: Path, clerks: int) -> tuple[int,
     names = [f"clerk{i}" for i in range(1, clerks + 1)] + ["backoffice"]
     for name in names:
         users.add_user(admin, name, PASSWORD, Role.CLERK)
-    verifier = guarded_verifier(Engine(model, device="cpu"), store, admin)
+    verifier = open_session(Engine(model, device="cpu"), store, admin)
     signatures = sorted(files.glob("*.png"))
     for c in range(3):
         verifier.register(f"C-{c}", signatures[c:c + 2])

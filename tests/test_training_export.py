@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
 
 from fixture_files import write_generic_layout  # noqa: E402
 

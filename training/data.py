@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sigverify.core.normalize import NoInkError, NormalizationParams, normalize_signature
+from sigverify.core.normalize import NormalizationParams
 from sigverify.core.paths import datasets_folder
 from sigverify.core.pipeline import prepare
 from sigverify.core.signature_sets import Sample, read_signature_set, writers_of
@@ -153,21 +153,3 @@ def cached_dataset(spec: str, params: NormalizationParams, progress: bool = True
     np.savez_compressed(tmp, images=data.images, samples=np.array(meta))
     tmp.replace(path)
     return data
-
-
-def synthetic_imageset(writers: int, per_writer: int, forgeries: int, seed: int,
-                       params: NormalizationParams) -> ImageSet:
-    """Synthetic writers (sigverify.synth) normalised in memory: fixtures and pre-training."""
-    from sigverify.synth.signatures import make_signature_set
-
-    images, samples = [], []
-    for w, d in make_signature_set(writers, per_writer, forgeries, seed=seed).items():
-        for kind in ("genuine", "forged"):
-            for i, img in enumerate(d[kind]):
-                try:
-                    arr = normalize_signature(img, params)
-                except NoInkError:
-                    continue
-                images.append(np.round(arr * 255).astype(np.uint8))
-                samples.append(Sample(f"synthetic/{w}/{kind}/{i}", f"synth{seed}:{w}", kind))
-    return ImageSet(np.stack(images), samples)

@@ -37,6 +37,16 @@ def decision_shares(sc: metrics.ProtocolScores, accept: float, reject: float) ->
             "random_match": share(r, accept, inf)}
 
 
+HISTOGRAM_EDGES = np.linspace(-1.0, 1.0, 51)  # cosine scores; one fixed axis for every card
+
+
+def score_histogram(sc: metrics.ProtocolScores) -> dict:
+    """Genuine and skilled-forgery score counts, for the app's plot of the score distributions."""
+    return {"edges": [round(float(e), 4) for e in HISTOGRAM_EDGES],
+            "genuine": np.histogram(np.clip(sc.genuine, -1, 1), HISTOGRAM_EDGES)[0].astype(int).tolist(),
+            "skilled": np.histogram(np.clip(sc.skilled, -1, 1), HISTOGRAM_EDGES)[0].astype(int).tolist()}
+
+
 def evaluate_embeddings(data: ImageSet, emb: np.ndarray, references: Sequence[int], seed: int = 0,
                         tau: float | None = None, bands: Bands | None = None
                         ) -> tuple[dict, dict[int, metrics.ProtocolScores]]:
@@ -54,6 +64,7 @@ def evaluate_embeddings(data: ImageSet, emb: np.ndarray, references: Sequence[in
         out[f"k{k}"] = metrics.report(sc, band[0] if band else tau).to_dict()
         if band:
             out[f"k{k}"]["decisions"] = decision_shares(sc, *band)
+        out[f"k{k}"]["score_histogram"] = score_histogram(sc)  # Settings draws it with the thresholds
         raw[k] = sc
     return out, raw
 

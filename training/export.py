@@ -10,7 +10,8 @@ import numpy as np
 import onnx
 import torch
 
-from sigverify.core.model_trust import METADATA_KEY, ModelMetadata
+from sigverify.core.engine import inference_session
+from sigverify.core.model_trust import METADATA_KEY, ModelMetadata, read_verifier_metadata
 
 OPSET = 17
 
@@ -41,20 +42,13 @@ def export_onnx(model: torch.nn.Module, meta: ModelMetadata, out_path: Path) -> 
 
 
 def read_metadata(path: Path) -> ModelMetadata:
-    proto = onnx.load(str(path), load_external_data=False)
-    for p in proto.metadata_props:
-        if p.key == METADATA_KEY:
-            return ModelMetadata.from_json(p.value)
-    raise ValueError(f"{path} has no {METADATA_KEY!r} metadata")
+    """The verifier metadata of an exported file, read and checked as the app reads it."""
+    return read_verifier_metadata(ort_session(path).get_modelmeta().custom_metadata_map, Path(path).name)
 
 
 def ort_session(path: Path, threads: int = 1):
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    """The app's own session set-up (sigverify.core.engine), on the CPU."""
+    return inference_session(path, "cpu", threads)
 
 
 def _decide(scores: np.ndarray, tau_accept: float, tau_reject: float) -> np.ndarray:

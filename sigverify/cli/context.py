@@ -19,14 +19,12 @@ from ..core.engine import Engine
 from ..core.security import (
     AuditLog,
     AuthenticationError,
-    GuardedVerifier,
     User,
     UserService,
-    accepted_model_hashes,
     bootstrap_user,
-    guarded_verifier,
     open_store,
 )
+from ..core.session import Session, load_engine, open_session
 from ..core.store import NoStoreError, Store
 
 LOGIN_HELP = ("this database has users: log in with --user NAME (password prompt or --password-file), "
@@ -50,8 +48,8 @@ class CliContext:
     @cached_property
     def engine(self) -> Engine:
         # a model that does not match its card loads only if an administrator accepted that exact file
-        engine = Engine(getattr(self.args, "model", None), device=getattr(self.args, "device", "auto"),
-                        accepted_sha256=self._accepted_model_hashes())
+        engine = load_engine(self._store_for_acceptances(), getattr(self.args, "model", None),
+                             getattr(self.args, "device", "auto"))
         if engine.check.accepted:
             print(f"note: model {engine.path.name} does not match its card; running it because an "
                   "administrator accepted this exact file", file=sys.stderr)
@@ -60,11 +58,11 @@ class CliContext:
             print(f"note: {engine.fallback_message}", file=sys.stderr)
         return engine
 
-    def _accepted_model_hashes(self) -> frozenset[str]:
+    def _store_for_acceptances(self) -> Store | None:
         try:
-            return accepted_model_hashes(self.raw_store)
+            return self.raw_store
         except NoStoreError:  # no database (evaluate needs none): nothing was accepted; store users still fail
-            return frozenset()
+            return None
 
     @cached_property
     def raw_store(self) -> Store:
@@ -117,13 +115,13 @@ class CliContext:
         return getpass.getpass(f"password for {name}: ")
 
     @cached_property
-    def verifier(self) -> GuardedVerifier:
-        """The Verifier behind the permission guard, with the chained audit trail as its hook."""
-        verifier = guarded_verifier(self.engine, self.store, self.current_user)
-        refreshed = verifier.refresh_stale_embeddings()
+    def session(self) -> Session:
+        """The logged-in user's session (store + engine + verifier + access policy)."""
+        session = open_session(self.engine, self.store, self.current_user)
+        refreshed = session.refresh_stale_embeddings()
         if refreshed:
-            print(f"note: re-embedded {refreshed} reference(s) for model {verifier.model_version}", file=sys.stderr)
-        return verifier
+            print(f"note: re-embedded {refreshed} reference(s) for model {session.model_version}", file=sys.stderr)
+        return session
 
     @cached_property
     def user(self) -> str:

@@ -9,6 +9,7 @@ import pkgutil
 import sys
 
 from .. import __version__
+from ..core.batch import NoCustomerMapping
 from ..core.engine import DEVICES
 from ..core.imaging import ImageLoadError
 from ..core.model_trust import ModelError, ModelMismatchError
@@ -36,12 +37,14 @@ EXIT_CODES: dict[type, ExitCode] = {
 REMEDIES: dict[type, str] = {
     ModelMismatchError: "an administrator can accept this exact file with `sigverify model accept PATH`",
     ModelNotAllowed: "an administrator can accept it with `sigverify model accept PATH`, or run without --model",
+    NoCustomerMapping: "name the customers with --manifest CSV (file,customer_id) or --pattern REGEX",
 }
 
 
-def error_message(exc: BaseException) -> str:
-    remedy = next((text for kind, text in REMEDIES.items() if isinstance(exc, kind)), None)
-    return f"error: {exc}" + (f"\n  {remedy}" if remedy else "")
+def error_message(exc: BaseException, text: object = None) -> str:
+    """The core's words (``text`` when given), then what to type about it, if the CLI knows."""
+    remedy = next((words for kind, words in REMEDIES.items() if isinstance(exc, kind)), None)
+    return f"error: {exc if text is None else text}" + (f"\n  {remedy}" if remedy else "")
 
 
 class RefusePasswordArgument(argparse.Action):
@@ -54,7 +57,8 @@ class RefusePasswordArgument(argparse.Action):
 
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user data folder)")
+    common.add_argument("--db", metavar="URL", help="SQLAlchemy database URL, without a password (default: "
+                        "$SIGVERIFY_DB or database.conf, else SQLite in the user data folder)")
     common.add_argument("--model", metavar="PATH", help="ONNX model file (default: the bundled model)")
     common.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     common.add_argument("--json", action="store_true", help="one JSON object per result on stdout")
@@ -94,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error_message(exc), file=sys.stderr)
         return EXIT_CODES[next(t for t in EXIT_CODES if isinstance(exc, t))]
     except (KeyError, ValueError, PermissionError) as exc:
-        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        print(error_message(exc, exc.args[0] if exc.args else exc), file=sys.stderr)
         return ExitCode.BAD_REQUEST
 
 

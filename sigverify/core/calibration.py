@@ -14,6 +14,13 @@ Minimum data, derived: with n samples and zero errors the upper bound is 1 - (1 
 (the "rule of three": about 3/n at c = 95 %). It falls below a target t only when
 n >= ln(1 - c) / ln(1 - t): 299 forgeries for FAR 1 % at 95 % confidence, 59 for 5 %. With
 fewer, no threshold can support the target and that side is refused (no number is proposed).
+
+That bound treats every signature as an independent trial; one customer's signatures are not. So
+by default the bound that chooses the threshold is taken at the customer level
+(``calibration_clusters``: Clopper-Pearson on the effective sample size that the intra-customer
+correlation leaves, Kish's design effect with the correlation at its upper confidence limit), and
+a side is refused when its customers are too few to support the target. The per-signature counts
+and interval are still reported beside it.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from .calibration_clusters import CustomerClustering, clustering_of
 from .metrics import det_points, far_frr
 
 DEFAULT_TARGET = 0.01
@@ -181,6 +189,9 @@ class SideProposal:
     # where the threshold giving exactly the target rate lies (order statistics, ``confidence``)
     exact_target_interval: tuple[float | None, float | None] | None
     reason: str
+    # the samples' customers and what they are worth; None: every signature counted as independent
+    clustering: CustomerClustering | None = None
+    customer_upper_bound: float | None = None  # the rate at ``threshold``, bounded at the customer level
 
     @property
     def proposed(self) -> bool:
@@ -190,6 +201,7 @@ class SideProposal:
         data = asdict(self)
         data["estimate"] = self.estimate.to_dict() if self.estimate else None
         data["exact_target_interval"] = list(self.exact_target_interval) if self.exact_target_interval else None
+        data["clustering"] = self.clustering.to_dict() if self.clustering else None
         return data
 
 
@@ -197,25 +209,35 @@ def _words(side: str) -> tuple[str, str]:
     return ("forgeries", "FAR") if side == ACCEPT else ("genuine signatures", "FRR")
 
 
-def _refused(side: str, target: float, confidence: float, n: int, need: int) -> SideProposal:
+def _refused(side: str, target: float, confidence: float, n: int, need: int,
+             clustering: CustomerClustering | None) -> SideProposal:
     what, rate = _words(side)
+    if clustering is None or clustering.design_effect == 1.0:
+        worth = f"{n} {what}"
+    else:
+        worth = (f"{n} {what} from {clustering.customers} customer(s), worth {clustering.effective_samples:.0f} "
+                 f"independent ones (intra-customer correlation up to {clustering.icc_upper:.2f}, design effect "
+                 f"{clustering.design_effect:.1f})")
     return SideProposal(side, target, confidence, n, need, None, None, None,
-                        f"{n} {what}: at least {need} are needed before {rate} <= {target:.2%} can be "
-                        f"supported with {confidence:.0%} confidence (zero errors in n give an upper bound "
-                        f"of 1 - {1 - confidence:.2f}^(1/n)); no threshold proposed")
+                        f"{worth}: at least {need} independent ones are needed before {rate} <= {target:.2%} can "
+                        f"be supported with {confidence:.0%} confidence (zero errors in n give an upper bound of "
+                        f"1 - {1 - confidence:.2f}^(1/n)); no threshold proposed", clustering)
 
 
-def _most_errors_allowed(n: int, target: float, confidence: float) -> int:
-    """Largest k with cp_upper(k, n) <= target (cp_upper grows with k)."""
-    return _last_true(lambda k: cp_upper(k, n, confidence) <= target, 0, n - 1)
-
-
-def _propose(side: str, scores: Sequence[float], target: float, confidence: float) -> SideProposal:
-    x = np.sort(np.asarray(scores, dtype=np.float64))
+def _propose(side: str, scores: Sequence[float], target: float, confidence: float,
+             customers: Sequence[str] | None) -> SideProposal:
+    x = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(x, kind="stable")
+    x = x[order]
     n, need = x.size, min_samples(target, confidence)
-    if n < need:
-        return _refused(side, target, confidence, n, need)
-    k = _most_errors_allowed(n, target, confidence)
+    clustering = clustering_of(x, [customers[i] for i in order], confidence) if customers is not None else None
+
+    def bound(errors: int) -> float:
+        return clustering.upper_bound(errors, confidence) if clustering else cp_upper(errors, n, confidence)
+
+    if n < need or bound(0) > target:
+        return _refused(side, target, confidence, n, need, clustering)
+    k = _last_true(lambda k: bound(k) <= target, 0, n - 1)  # the bound grows with the errors
     if side == ACCEPT:
         crit = x[n - k - 1]  # the highest forgery that must NOT match
         higher = x[x > crit]
@@ -228,22 +250,25 @@ def _propose(side: str, scores: Sequence[float], target: float, confidence: floa
         errors = int(np.sum(x < threshold))
         quantile, how, outcome = target, "highest", "genuine signatures would be 'no match'"
     rate = _words(side)[1]
+    level = (f"at the customer level ({clustering.customers} customers, worth {clustering.effective_samples:.0f} "
+             "independent signatures)" if clustering else "counting every signature as independent")
     return SideProposal(side, target, confidence, n, need, threshold, RateEstimate.of(errors, n, confidence),
                         quantile_interval(x, quantile, confidence),
                         f"{how} score at which {rate} <= {target:.2%} holds with {confidence:.0%} confidence "
-                        f"({errors} of {n} {outcome})")
+                        f"{level} ({errors} of {n} {outcome})", clustering, bound(errors))
 
 
 def propose_accept(forged: Sequence[float], target: float = DEFAULT_TARGET,
-                   confidence: float = DEFAULT_CONFIDENCE) -> SideProposal:
-    """Lowest ``accept`` whose FAR upper bound is <= target; refused with too few forgeries."""
-    return _propose(ACCEPT, forged, target, confidence)
+                   confidence: float = DEFAULT_CONFIDENCE, customers: Sequence[str] | None = None) -> SideProposal:
+    """Lowest ``accept`` whose FAR upper bound is <= target; refused with too few forgeries.
+    ``customers`` (one per score): bound at the customer level; None: every forgery independent."""
+    return _propose(ACCEPT, forged, target, confidence, customers)
 
 
 def propose_reject(genuine: Sequence[float], target: float = DEFAULT_TARGET,
-                   confidence: float = DEFAULT_CONFIDENCE) -> SideProposal:
+                   confidence: float = DEFAULT_CONFIDENCE, customers: Sequence[str] | None = None) -> SideProposal:
     """Highest ``reject`` whose FRR upper bound is <= target; refused with too few genuine."""
-    return _propose(REJECT, genuine, target, confidence)
+    return _propose(REJECT, genuine, target, confidence, customers)
 
 
 # --------------------------------------------------------------------------- a group of samples
@@ -301,6 +326,9 @@ class GroupCalibration:
     outcomes_now: OutcomeShares  # over every score of the group, labelled or not
     outcomes_proposed: OutcomeShares
     notes: tuple[str, ...] = ()
+    # what the current thresholds do, bounded at the customer level (None: no such data)
+    far_now_customer_bound: float | None = None
+    frr_now_customer_bound: float | None = None
 
     @property
     def anything_proposed(self) -> bool:
@@ -319,6 +347,8 @@ class GroupCalibration:
             "frr_now": self.frr_now.to_dict() if self.frr_now else None,
             "outcomes_now": self.outcomes_now.to_dict(), "outcomes_proposed": self.outcomes_proposed.to_dict(),
             "refer_change": self.refer_change, "notes": list(self.notes),
+            "far_now_customer_bound": self.far_now_customer_bound,
+            "frr_now_customer_bound": self.frr_now_customer_bound,
         }
 
 
@@ -333,27 +363,20 @@ class LabelledScore:
     customer: str = ""  # whose signature it claims to be: one customer's scores are not independent
 
 
-MIN_CUSTOMERS = 30
-
-
-def _few_customers(side: SideProposal, customers: int) -> str:
-    what, rate = _words(side.side)
-    return (f"WARNING: the {side.samples} {what} come from only {customers} customer(s). The confidence "
-            f"treats every signature as independent, but one customer's signatures resemble each other, so "
-            f"on other customers the {rate} can be well above the bound (bench/bench_calibration.py: 5 writers "
-            f"calibrated for FAR 5 % gave 11.7 % on 5 other writers). Prefer data from {MIN_CUSTOMERS} or "
-            "more customers")
-
-
 def calibrate_group(samples: Iterable[LabelledScore], current: ThresholdPair, references: int | None = None,
                     target_far: float = DEFAULT_TARGET, target_frr: float = DEFAULT_TARGET,
-                    confidence: float = DEFAULT_CONFIDENCE) -> GroupCalibration:
+                    confidence: float = DEFAULT_CONFIDENCE, customer_level: bool = True) -> GroupCalibration:
+    """``customer_level`` False: the old per-signature bound (for comparison, e.g. in the bench)."""
     samples = list(samples)
     scores = np.array([s.score for s in samples], dtype=np.float64)
     genuine = scores[[s.genuine is True for s in samples]] if samples else scores
     forged = scores[[s.genuine is False for s in samples]] if samples else scores
-    accept = propose_accept(forged, target_far, confidence)
-    reject = propose_reject(genuine, target_frr, confidence)
+
+    def customers(label: bool) -> list[str] | None:
+        return [s.customer for s in samples if s.genuine is label] if customer_level else None
+
+    accept = propose_accept(forged, target_far, confidence, customers(False))
+    reject = propose_reject(genuine, target_frr, confidence, customers(True))
     notes = []
     new_accept = accept.threshold if accept.proposed else current.accept
     new_reject = reject.threshold if reject.proposed else current.reject
@@ -362,20 +385,23 @@ def calibrate_group(samples: Iterable[LabelledScore], current: ThresholdPair, re
         notes.append(f"the FRR threshold ({new_reject:.4f}) lies above the match threshold ({new_accept:.4f}): "
                      "both targets hold with no refer band, so 'no match' is set at the match threshold")
         new_reject = new_accept
-    for side, is_genuine in ((accept, False), (reject, True)):
+    for side in (accept, reject):
         if not side.proposed:
             notes.append(f"{side.side}: {side.reason}; the current threshold is kept")
-            continue
-        customers = len({s.customer for s in samples if s.genuine is is_genuine})
-        if customers < MIN_CUSTOMERS:
-            notes.append(_few_customers(side, customers))
     proposed = ThresholdPair(new_accept, new_reject)
+    far_now = RateEstimate.of(int(np.sum(forged >= current.accept)), forged.size, confidence) if forged.size else None
+    frr_now = RateEstimate.of(int(np.sum(genuine < current.reject)), genuine.size, confidence) if genuine.size else None
     return GroupCalibration(
         references, int(genuine.size), int(forged.size), len(samples) - int(genuine.size) - int(forged.size),
-        accept, reject, current, proposed,
-        RateEstimate.of(int(np.sum(forged >= current.accept)), forged.size, confidence) if forged.size else None,
-        RateEstimate.of(int(np.sum(genuine < current.reject)), genuine.size, confidence) if genuine.size else None,
-        OutcomeShares.of(scores, current), OutcomeShares.of(scores, proposed), tuple(notes))
+        accept, reject, current, proposed, far_now, frr_now,
+        OutcomeShares.of(scores, current), OutcomeShares.of(scores, proposed), tuple(notes),
+        _customer_bound(accept, far_now), _customer_bound(reject, frr_now))
+
+
+def _customer_bound(side: SideProposal, now: RateEstimate | None) -> float | None:
+    if now is None or side.clustering is None:
+        return None
+    return side.clustering.upper_bound(now.errors, side.confidence)
 
 
 @dataclass(frozen=True)
@@ -415,7 +441,7 @@ def calibrate(samples: Sequence[LabelledScore], current: ThresholdPair, *, model
               label_policy: str, fingerprint: str, target_far: float = DEFAULT_TARGET,
               target_frr: float = DEFAULT_TARGET, confidence: float = DEFAULT_CONFIDENCE,
               skipped: Sequence[str] = (), left_out: dict[str, int] | None = None,
-              current_for: Callable[[int], ThresholdPair] | None = None) -> Calibration:
+              current_for: Callable[[int], ThresholdPair] | None = None, customer_level: bool = True) -> Calibration:
     """Propose thresholds from labelled scores, for all K together and for each K present.
 
     ``current_for(K)``: the thresholds in force for K references (a model may ship per-K ones);
@@ -428,7 +454,8 @@ def calibrate(samples: Sequence[LabelledScore], current: ThresholdPair, *, model
         raise ValueError(f"{source}: no labelled verification to calibrate from (a label is a final "
                          f"accept or reject; see the label policy)" + (f"; left out: {why}" if why else ""))
     current_for = current_for or (lambda _k: current)
-    settings = {"target_far": target_far, "target_frr": target_frr, "confidence": confidence}
+    settings = {"target_far": target_far, "target_frr": target_frr, "confidence": confidence,
+                "customer_level": customer_level}
     overall = calibrate_group(samples, current, None, **settings)
     per_k = tuple(calibrate_group([s for s in samples if s.references == k], current_for(k), k, **settings)
                   for k in sorted({s.references for s in samples}))

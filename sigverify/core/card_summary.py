@@ -4,10 +4,11 @@ Cards record figures per evaluation (validation writers, cross-validation folds,
 trained on) and per number of references K ("k1", "k5", any K). This reads whatever rows a card
 has, so a new card with other evaluations or other K values still reads right:
 
-* genuine signatures not matched at the match threshold (they go to a person as refer):
-  ``frr_at_tau``;
-* skilled forgeries accepted as a match: ``far_skilled_at_tau``; other people's genuine
-  signatures accepted: ``far_random_at_tau``;
+* where signatures land at the thresholds the model ships for that K: ``decisions`` =
+  {"genuine_refer", "genuine_no_match", "genuine_match", "skilled_match", "random_match", ...};
+* else genuine signatures not matched at the match threshold (they go to a person as refer):
+  ``frr_at_tau``; skilled forgeries accepted as a match: ``far_skilled_at_tau``; other people's
+  genuine signatures accepted: ``far_random_at_tau``;
 * otherwise the equal-error rate ``eer_skilled``;
 * a score distribution to draw: ``score_histogram`` = {"edges": [...], "genuine": [...],
   "skilled" (or "forged"): [...]} on the model's score axis.
@@ -41,6 +42,7 @@ class ReferenceCountOutcome:
     eer: float | None
     writers: int | None
     distribution: ScoreDistribution | None = None
+    genuine_no_match: float | None = None  # of the genuine ones not matched, those marked no match
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ def _mean(value) -> float | None:
     if isinstance(value, dict):
         value = value.get("mean")
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
 
 
 def _distribution(row: dict) -> ScoreDistribution | None:
@@ -75,9 +81,15 @@ def _outcome(row: dict, k_from_key: int | None) -> ReferenceCountOutcome | None:
     if not isinstance(references, int):
         return None
     writers = row.get("writers")
-    outcome = ReferenceCountOutcome(references, _mean(row.get("frr_at_tau")), _mean(row.get("far_skilled_at_tau")),
-                                    _mean(row.get("far_random_at_tau")), _mean(row.get("eer_skilled")),
-                                    writers if isinstance(writers, int) else None, _distribution(row))
+    shares = row.get("decisions") if isinstance(row.get("decisions"), dict) else {}
+    matched = _mean(shares.get("genuine_match"))
+    outcome = ReferenceCountOutcome(
+        references,
+        1.0 - matched if matched is not None else _mean(row.get("frr_at_tau")),
+        _first(_mean(shares.get("skilled_match")), _mean(row.get("far_skilled_at_tau"))),
+        _first(_mean(shares.get("random_match")), _mean(row.get("far_random_at_tau"))),
+        _mean(row.get("eer_skilled")), writers if isinstance(writers, int) else None, _distribution(row),
+        _mean(shares.get("genuine_no_match")))
     figures = (outcome.genuine_not_matched, outcome.forgeries_accepted, outcome.eer)
     return outcome if any(f is not None for f in figures) else None
 
@@ -129,34 +141,35 @@ def evaluations(metrics: dict) -> list[Evaluation]:
 def _pct(share: float) -> str:
     percent = 100 * share
     if percent == 0:
-        return "none"
+        return "0 %"
     return f"about {percent:.0f} %" if percent >= 1 else "under 1 %"
 
 
 def _sentence(o: ReferenceCountOutcome) -> str:
     refs = f"With {o.references} reference{'s' if o.references != 1 else ''}"
-    if o.genuine_not_matched is not None and o.forgeries_accepted is not None:
-        text = (f"{refs}: {_pct(o.genuine_not_matched)} of the genuine signatures go to refer instead of "
-                f"match, and {_pct(o.forgeries_accepted)} of the skilled forgeries are accepted as a match")
-        if o.others_accepted is not None:
-            text += f" (of other people's signatures: {_pct(o.others_accepted)})"
-    elif o.genuine_not_matched is not None:
-        text = f"{refs}: {_pct(o.genuine_not_matched)} of the genuine signatures go to refer instead of match"
+    if o.genuine_not_matched is not None:
+        text = f"{refs}: {_pct(o.genuine_not_matched)} of genuine signatures go to refer"
+        if o.genuine_no_match:
+            text += f" ({_pct(o.genuine_no_match)} to no match)"
+        if o.forgeries_accepted is not None:
+            text += f"; {_pct(o.forgeries_accepted)} of skilled forgeries are accepted"
+        if o.others_accepted is not None and o.others_accepted >= 0.01:
+            text += f", and {_pct(o.others_accepted)} of other people's signatures"
     else:
-        text = (f"{refs}: at the point where both mistakes are equally common, {_pct(o.eer or 0.0)} of "
-                "genuine signatures and of skilled forgeries would be decided wrongly")
+        text = (f"{refs}: where both mistakes are equally common, {_pct(o.eer or 0.0)} of genuine "
+                "signatures and of skilled forgeries are decided wrongly")
     return text + "."
 
 
 def describe(found: list[Evaluation]) -> str:
-    """The card's figures in words, one paragraph per evaluation."""
+    """The card's figures in words, one short paragraph per evaluation."""
     if not found:
         return "The model card records no evaluation."
     paragraphs = []
     for evaluation in found:
         writers = next((o.writers for o in evaluation.outcomes if o.writers), None)
         head = evaluation.name + (f", {writers} writers" if writers else "")
-        paragraphs.append(head + ":\n" + "\n".join("  " + _sentence(o) for o in evaluation.outcomes))
+        paragraphs.append(head + ":\n" + "\n".join("• " + _sentence(o) for o in evaluation.outcomes))
     return "\n".join(paragraphs)
 
 

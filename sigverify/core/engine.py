@@ -34,6 +34,24 @@ def _providers_for(device: str) -> list:
     return [(CUDA, {"cudnn_conv_algo_search": "HEURISTIC"}), CPU]
 
 
+def inference_session(path: Path, device: str = "cpu", threads: int | None = None) -> ort.InferenceSession:
+    """An onnxruntime session on ``device``'s providers, without the trust checks (OnnxModel adds
+    them; training uses this bare one on a file it has just exported, before its card exists)."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # the fallback is reported by us, in words
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    # onnxruntime logs a red error when CUDA libraries are missing; we report the fallback in words
+    ort.set_default_logger_severity(4)
+    try:
+        return ort.InferenceSession(str(path), options, providers=_providers_for(device))
+    except Exception as exc:  # onnxruntime raises its own untyped errors for damaged files
+        raise ModelError(f"{Path(path).name} is not a loadable ONNX model: {exc}") from exc
+    finally:
+        ort.set_default_logger_severity(2)
+
+
 class OnnxModel:
     """One ONNX network loaded under the trust rules (model_trust) on the providers asked for.
 
@@ -49,19 +67,7 @@ class OnnxModel:
         self.kind = kind
         self.check: ModelCheck = check_model_file(self.path, accepted_sha256, kind=kind)
         self.requested_device = device
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # the fallback is reported by us, in words
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        # onnxruntime logs a red error when CUDA libraries are missing; we report the fallback in words
-        ort.set_default_logger_severity(4)
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=_providers_for(device))
-        except Exception as exc:  # onnxruntime raises its own untyped errors for damaged files
-            raise ModelError(f"{self.path.name} is not a loadable ONNX model: {exc}") from exc
-        finally:
-            ort.set_default_logger_severity(2)
+        self.session = inference_session(self.path, device, threads)
         self.props: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.providers: list[str] = list(self.session.get_providers())
         self.cuda_fallback = device in ("auto", "cuda") and CUDA in ort.get_available_providers() \

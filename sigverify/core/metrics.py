@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .pipeline import ScoreAdjustment, best_scores
+
 
 def _arr(x: Sequence[float] | np.ndarray) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64).ravel()
@@ -116,13 +118,15 @@ class ProtocolScores:
 
 
 def protocol_scores(embeddings: np.ndarray, writers: Sequence[str], genuine_mask: Sequence[bool],
-                    references: int, seed: int = 0, random_per_writer: int | None = None) -> ProtocolScores:
+                    references: int, seed: int = 0, random_per_writer: int | None = None,
+                    adjust: ScoreAdjustment | None = None) -> ProtocolScores:
     """For each writer with > ``references`` genuine signatures: draw K genuine references
     (seeded), query with the writer's other genuine signatures, the skilled forgeries of
     the writer and other writers' genuine signatures (random forgeries). Score = highest
     cosine similarity over the K references (embeddings must be L2-normalised).
 
-    ``random_per_writer`` caps the random forgeries per writer (None = all)."""
+    ``random_per_writer`` caps the random forgeries per writer (None = all). Scores come from
+    ``pipeline.best_scores``, the rule the app decides with (``adjust``: the app's spread hook)."""
     emb = np.asarray(embeddings, dtype=np.float32)
     writers_arr = np.asarray(writers)
     gen = np.asarray(genuine_mask, dtype=bool)
@@ -143,7 +147,7 @@ def protocol_scores(embeddings: np.ndarray, writers: Sequence[str], genuine_mask
         ref_e = emb[refs]
         for q, out in ((gq, out_g), (sq, out_s), (rq, out_r)):
             if q.size:
-                out.append((emb[q] @ ref_e.T).max(axis=1))
+                out.append(best_scores(emb[q], ref_e, adjust))
     cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.float32)  # noqa: E731
     return ProtocolScores(cat(out_g), cat(out_s), cat(out_r), used, references)
 

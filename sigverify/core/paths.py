@@ -72,6 +72,12 @@ def bundled_model_path(file_name: str = VERIFIER_MODEL_FILE) -> Path:
     return checkout_models_folder() / file_name
 
 
+def app_icon_path() -> Path:
+    """The application icon: inside the installed package, else the checkout's ``assets/icons``."""
+    packaged = Path(str(resources.files("sigverify").joinpath("assets", "icons", "sigverify.svg")))
+    return packaged if packaged.is_file() else _CHECKOUT_ROOT / "assets" / "icons" / "sigverify.svg"
+
+
 def card_path_for(model_path: Path) -> Path:
     """The model card beside a model file: ``<model>.card.json``."""
     model_path = Path(model_path)

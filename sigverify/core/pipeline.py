@@ -2,7 +2,7 @@
 
     prepare(source, params)           file path, bytes or decoded image
         imaging.load_image            decode safely (formats, pixel budget, EXIF, DPI)
-        extraction.find_signature     the signature on a cheque (or the clerk's box)
+        locate_signature              the signature on a cheque (or the clerk's box)
         normalize.normalize_signature the model input
       -> PreparedSignature            box, normalised array, quality, file hash, per-stage timings
     engine.embed(...)                 the verifier network (engine.py)
@@ -80,6 +80,12 @@ def crop_box(gray: np.ndarray, box: Box) -> np.ndarray:
     return gray[y1:y2, x1:x2]
 
 
+def locate_signature(gray: np.ndarray, dpi: float | None = None) -> Extraction:
+    """The signature on a page (a cheque), or the page itself when it already is a signature: the
+    one finder step, for prepare and for ``sigverify extract`` alike."""
+    return find_signature(gray, dpi)
+
+
 def _decode(source: Source, name: str | None) -> tuple[str, bytes | None, np.ndarray, float | None,
                                                            LoadedImage | None]:
     """(label, bytes or None, gray, dpi, LoadedImage or None) for any accepted source."""
@@ -114,7 +120,7 @@ def prepare(source: Source, params: NormalizationParams, *, name: str | None = N
                                 crop=crop, reason="box set by the user")
         found_by = "user box"
     else:
-        extraction = find_signature(gray, dpi)
+        extraction = locate_signature(gray, dpi)
         if not extraction.found or extraction.crop is None:
             raise NoSignatureError(f"{label}: no signature found ({extraction.reason or 'nothing signature-like'})")
         found_by = "finder" if extraction.is_cheque else "whole image"
@@ -224,6 +230,17 @@ class ScoreResult:
         return max(self.reference_scores, key=lambda r: r.score).reference_id
 
 
+def best_scores(queries: np.ndarray, references: np.ndarray, adjust: ScoreAdjustment | None = None) -> np.ndarray:
+    """The score of each query (N, D) against one customer's references (K, D), all L2-normalised:
+    the best cosine, adjusted by the references' spread when ``adjust`` is given and K >= 2. The
+    rule ``score`` decides with, for evaluations that score many queries at once."""
+    raw = (np.atleast_2d(np.asarray(queries, np.float32)) @ np.asarray(references, np.float32).T).max(axis=1)
+    spread = reference_spread(references) if adjust is not None else None
+    if adjust is None or spread is None:
+        return raw
+    return np.array([adjust(float(r), spread) for r in raw], np.float32)
+
+
 def score(query: np.ndarray, references: np.ndarray, reference_ids: Sequence[int], thresholds: Thresholds,
           adjust: ScoreAdjustment | None = None) -> ScoreResult:
     """One query embedding (D,) against a customer's reference embeddings (K, D), all
@@ -233,8 +250,7 @@ def score(query: np.ndarray, references: np.ndarray, reference_ids: Sequence[int
         raise ValueError("score needs one row of embedding per reference id, and at least one reference")
     scores = references @ np.asarray(query, np.float32)
     per_ref = [ReferenceScore(int(i), float(s)) for i, s in zip(reference_ids, scores, strict=True)]
-    raw = float(scores.max())
+    final = float(best_scores(query, references, adjust)[0])
     spread = reference_spread(references) if adjust is not None else None
-    final = adjust(raw, spread) if adjust is not None and spread is not None else raw
     applied = thresholds.for_references(len(references))
-    return ScoreResult(final, decide(final, applied), applied, per_ref, raw, spread)
+    return ScoreResult(final, decide(final, applied), applied, per_ref, float(scores.max()), spread)

@@ -270,8 +270,9 @@ def _pg_writer_lock(conn, cursor, statement, _parameters, _context, _executemany
     conn.info["sigverify_writer_lock"] = True
 
 
-def _pg_transaction_ended(conn) -> None:
-    conn.info.pop("sigverify_writer_lock", None)  # released by the server with the transaction
+def _pg_transaction_edge(conn) -> None:
+    """At begin, commit and rollback: the server releases the lock with the transaction."""
+    conn.info.pop("sigverify_writer_lock", None)
 
 
 def _is_locked(exc: Exception) -> bool:
@@ -280,14 +281,21 @@ def _is_locked(exc: Exception) -> bool:
     return "locked" in str(exc).lower() or "busy" in str(exc).lower()
 
 
+# what libpq says when the server cannot be reached or went away (not: it answered with an error)
+UNREACHABLE_WORDS = ("connection refused", "timeout expired", "could not translate host name", "no route to host",
+                     "network is unreachable", "connection timed out", "server closed the connection",
+                     "connection is lost", "connection is closed", "consuming input failed",
+                     "no such file or directory", "could not connect")
+SERVER_SHUTDOWN_SQLSTATES = {"57P01", "57P02", "57P03"}  # administrator / crash shutdown, starting up
+
+
 def _is_unreachable(exc: Exception) -> bool:
-    """The server went away or never answered (not: it answered with an error)."""
     if getattr(exc, "connection_invalidated", False):
         return True
     orig = getattr(exc, "orig", exc)
-    # psycopg: no SQLSTATE at all means the failure was the connection's, not the server's answer
-    return type(orig).__module__.startswith("psycopg") and getattr(orig, "sqlstate", None) is None \
-        and isinstance(exc, OperationalError)
+    if getattr(orig, "sqlstate", None) in SERVER_SHUTDOWN_SQLSTATES:
+        return True
+    return isinstance(exc, OperationalError) and any(words in str(orig).lower() for words in UNREACHABLE_WORDS)
 
 
 def _engine_options(url) -> dict:
@@ -314,7 +322,10 @@ class Store:
         self.cipher = cipher or PlainCipher()
         try:
             self.engine: Engine = create_engine(connect, future=True, **_engine_options(connect))
-        except Exception as exc:  # bad URL, missing driver
+        except ImportError as exc:
+            raise StoreError(f"cannot open database {self.url!r}: its driver is not installed ({exc.name or exc}); "
+                             "for PostgreSQL: pip install 'sigverify[postgres]'") from None
+        except Exception as exc:  # bad URL
             raise StoreError(f"cannot open database {self.url!r}: {_without_password(exc, connect)}") from None
         if not create:
             self._require_existing()
@@ -323,8 +334,8 @@ class Store:
             self._ensure_sqlite_folder()
         elif self.engine.dialect.name == "postgresql":
             event.listen(self.engine, "before_cursor_execute", _pg_writer_lock)
-            for ended in ("commit", "rollback"):
-                event.listen(self.engine, ended, _pg_transaction_ended)
+            for edge in ("begin", "commit", "rollback"):
+                event.listen(self.engine, edge, _pg_transaction_edge)
         self.migrate()
 
     def _require_existing(self) -> None:
@@ -359,7 +370,11 @@ class Store:
             return StoreError(
                 f"the database {self.location} is locked by another program; try again in a moment"
             )
-        if _is_unreachable(exc):
+        if "password authentication failed" in reason:
+            return StoreError(f"the database server {self.location} refused this PC's password: check the "
+                              "password setting (SIGVERIFY_DB_PASSWORD, the password_file in database.conf, the "
+                              f"keyring or ~/.pgpass; README, 'A shared PostgreSQL store') ({reason})")
+        if self.engine.dialect.name != "sqlite" and _is_unreachable(exc):
             return StoreUnreachableError(
                 f"the database server {self.engine.url.host or 'localhost'}:{self.engine.url.port or 5432} "
                 f"({self.location}) cannot be reached, so nothing was saved: "
@@ -451,10 +466,6 @@ class Store:
         if customer is None:
             raise UnknownCustomerError(customer_id)
         return customer
-
-    def find_customer_by_account(self, account: str) -> Customer | None:
-        row = self.run(lambda c: c.execute(select(customers).where(customers.c.account == account)).first())
-        return self._to_customer(row) if row is not None else None
 
     def list_customers(self, search: str | None = None) -> list[Customer]:
         active = (select(references.c.customer_pk, func.count().label("n"))

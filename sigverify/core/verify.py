@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from .engine import Engine
+from .model_trust import ModelMetadata
 from .pipeline import (
     Box,
     Decision,
@@ -82,6 +83,13 @@ def png_bytes(normalized: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
+def model_thresholds(meta: ModelMetadata) -> Thresholds:
+    """The thresholds the model ships (per reference count where it lists them)."""
+    by_k = tuple(sorted((int(k), float(v["tau_accept"]), float(v["tau_reject"]))
+                        for k, v in meta.thresholds_by_references.items()))
+    return Thresholds(meta.tau_accept, meta.tau_reject, "model", by_k)
+
+
 def reference_matrix(store: Store, customer_id: str) -> tuple[list[int], np.ndarray]:
     """(reference ids, embeddings as rows) of the customer's active references; raises
     UnknownCustomerError or NoSignatureError (no reference registered) with the reason."""
@@ -116,10 +124,7 @@ class Verifier:
             by_k = tuple(sorted((int(k), float(v["accept"]), float(v["reject"]))
                                 for k, v in (override.get("by_references") or {}).items()))
             return Thresholds(float(override["accept"]), float(override["reject"]), "administrator", by_k)
-        meta = self.engine.metadata
-        by_k = tuple(sorted((int(k), float(v["tau_accept"]), float(v["tau_reject"]))
-                            for k, v in meta.thresholds_by_references.items()))
-        return Thresholds(meta.tau_accept, meta.tau_reject, "model", by_k)
+        return model_thresholds(self.engine.metadata)
 
     def set_thresholds(self, accept: float | None, reject: float | None, user: str | None) -> Thresholds:
         """Administrator override; ``None`` for both goes back to the model's thresholds."""

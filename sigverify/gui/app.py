@@ -13,6 +13,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from .. import __version__
+from ..core.paths import app_icon_path
 from ..core.security import AuditLog, User, open_store
 from ..core.store import NoStoreError, StoreError
 from .context import AppContext, LaunchOptions, log_file, settings_file
@@ -26,8 +27,8 @@ log = logging.getLogger("sigverify.gui")
 
 
 def app_icon() -> QIcon | None:
-    """assets/icons/sigverify.svg from a source checkout; an installed wheel falls back to Qt's default."""
-    path = Path(__file__).resolve().parents[2] / "assets" / "icons" / "sigverify.svg"
+    """The sigverify icon (packaged in the wheel, or the checkout's assets/icons); None: Qt's default."""
+    path = app_icon_path()
     return QIcon(str(path)) if path.is_file() else None
 
 

@@ -1,7 +1,8 @@
-"""What the pages share: settings, the store, the engine and verifier, the signed-in user.
+"""What the pages share: settings, the store, the engine, the signed-in user and their session.
 
 The engine loads on the task runner (a real model takes a moment, and a missing one must
-become a dialog, not a crash), so ``verifier`` is None until ``engine_ready`` fires.
+become a dialog, not a crash), so ``session`` is None until ``engine_ready`` fires. The session
+(core.session) is the one the CLI uses too: pages act only through it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,8 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from ..core.engine import Engine
 from ..core.paths import user_config_folder, user_data_folder
-from ..core.security import (
-    AuditLog,
-    GuardedVerifier,
-    Permission,
-    User,
-    UserService,
-    accepted_model_hashes,
-    open_store,
-)
+from ..core.security import AuditLog, Permission, User, UserService, open_store
+from ..core.session import Session, load_engine
 from ..core.verify import Verifier
 from .workers import TaskHandle, TaskRunner
 
@@ -67,6 +61,7 @@ class AppContext(QObject):
         self.user: User | None = None
         self.engine: Engine | None = None
         self._verifier: Verifier | None = None
+        self._session: Session | None = None
         self.engine_error: BaseException | None = None
 
     # --- choices: command line first, then what the user saved, then the default ---------
@@ -85,6 +80,7 @@ class AppContext(QObject):
     # --- who is working ---------------------------------------------------------------
     def set_user(self, user: User) -> None:
         self.user = user
+        self._session = None
         self.user_changed.emit(user)
 
     def can(self, permission: Permission) -> bool:
@@ -92,11 +88,13 @@ class AppContext(QObject):
         return self.user is not None and self.user.can(permission)
 
     @property
-    def verifier(self) -> GuardedVerifier | None:
-        """The Verifier behind the permission guard for the signed-in user; None until the model loaded."""
+    def session(self) -> Session | None:
+        """The signed-in user's session; None until someone signed in and the model loaded."""
         if self._verifier is None or self.user is None:
             return None
-        return GuardedVerifier(self._verifier, self.user)
+        if self._session is None:  # built once per user and model: it checks the model rule then
+            self._session = Session(self._verifier, self.user)
+        return self._session
 
     # --- engine -----------------------------------------------------------------------
     def load_engine(self, model_path: str | None = None, device: str | None = None) -> None:
@@ -105,11 +103,10 @@ class AppContext(QObject):
         store, user = self.store, self.user
 
         def work(_task: TaskHandle) -> tuple[Engine, Verifier]:
-            # a model that does not match its card loads only if an administrator accepted that file
-            engine = Engine(path, device=dev, accepted_sha256=accepted_model_hashes(store))
+            engine = load_engine(store, path, dev)
             verifier = Verifier(engine, store, audit=AuditLog(store))
             if user is not None:  # the model changed since the references were made: they follow
-                refreshed = GuardedVerifier(verifier, user).refresh_stale_embeddings()
+                refreshed = Session(verifier, user).refresh_stale_embeddings()
                 if refreshed:
                     log.info("re-embedded %d reference(s) for model %s", refreshed, verifier.model_version)
             return engine, verifier
@@ -118,6 +115,7 @@ class AppContext(QObject):
 
     def _engine_loaded(self, loaded: tuple[Engine, Verifier]) -> None:
         self.engine, self._verifier = loaded
+        self._session = None
         self.engine_error = None
         self.engine_ready.emit(self.engine)
 

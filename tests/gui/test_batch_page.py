@@ -10,7 +10,7 @@ import threading
 from gui_helpers import CUSTOMER, drop_files, wait_idle
 
 from sigverify.core import batch as core_batch
-from sigverify.gui.pages import batch_page
+from sigverify.core import session as core_session
 
 
 def _folder(tmp_path, signature_files, copies: int = 1):
@@ -67,8 +67,8 @@ def test_batch_cancel_stops_and_keeps_whole_batches(qtbot, registered, window, s
             gate.wait(10)
         return core_batch.prepare_item(item, params)
 
-    # the page drives the core's BatchRunner; only its per-item step is slowed down here
-    monkeypatch.setattr(batch_page, "BatchRunner", functools.partial(core_batch.BatchRunner, prepare=slow_prepare))
+    # the page drives the core's BatchRunner (through the session); only its per-item step is slowed down here
+    monkeypatch.setattr(core_session, "BatchRunner", functools.partial(core_batch.BatchRunner, prepare=slow_prepare))
     page.start_button.click()
     qtbot.waitUntil(lambda: len(calls) >= 2, timeout=10_000)
     assert page.cancel_button.isEnabled()

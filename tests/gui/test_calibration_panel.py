@@ -22,7 +22,7 @@ def test_propose_apply_revert_with_charts(qtbot, db_url, window):
     store = bank_history(db_url)
     page = window.pages["settings"]
     panel = page.calibration
-    model_accept = window.context.verifier.thresholds().accept
+    model_accept = window.context.session.thresholds().accept
     assert not panel.apply_button.isEnabled()  # nothing proposed yet
     panel.compute_button.click()
     wait_idle(qtbot, window)
@@ -34,18 +34,18 @@ def test_propose_apply_revert_with_charts(qtbot, db_url, window):
     panel.histogram.render(image)  # both classes drawn, in their colours
     pixels = [image.pixelColor(x, y) for x in range(0, image.width(), 3) for y in range(0, image.height(), 3)]
     assert sum(p.green() > p.red() + 30 for p in pixels) > 50 and sum(p.red() > p.green() + 30 for p in pixels) > 50
-    assert window.context.verifier.thresholds().accept == model_accept  # computing changed nothing
+    assert window.context.session.thresholds().accept == model_accept  # computing changed nothing
 
     panel.apply_button.click()
     wait_idle(qtbot, window)
-    assert window.context.verifier.thresholds().accept == proposal.proposed.accept
+    assert window.context.session.thresholds().accept == proposal.proposed.accept
     assert page.accept.value() == round(proposal.proposed.accept, 3)  # the thresholds box follows
     assert "in force" in panel.status.text()
     assert [r.action for r in AuditLog(store).records(actions=("apply_calibration",))] == ["apply_calibration"]
 
     panel.revert_button.click()
     wait_idle(qtbot, window)
-    assert window.context.verifier.thresholds().accept == model_accept
+    assert window.context.session.thresholds().accept == model_accept
     assert "No calibration in force" in panel.status.text()
 
 
@@ -56,7 +56,7 @@ def test_too_few_forgeries_leave_nothing_to_apply(qtbot, db_url, window):
     wait_idle(qtbot, window)
     assert "REFUSED, 40 forgeries: at least 299" in panel.report.toPlainText()
     assert panel.apply_button.isEnabled()  # the genuine side is still proposed
-    assert panel.proposal.calibration.overall.proposed.accept == window.context.verifier.thresholds().accept
+    assert panel.proposal.calibration.overall.proposed.accept == window.context.session.thresholds().accept
 
 
 def test_clerks_cannot_calibrate(qtbot, make_window, clerk, db_url):

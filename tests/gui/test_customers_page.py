@@ -105,7 +105,7 @@ def test_clerk_with_unaccepted_model_is_told_why(qtbot, make_window, db_url, adm
 
     clerk = UserService(open_store(db_url)).add_user(admin, "newclerk", "clerk-password", Role.CLERK)
     window = make_window(user=clerk)  # the test model is neither the bundled one nor accepted
-    assert window.context.verifier is None
+    assert window.context.session is None
     assert window.errors.last is not None and window.errors.last.title == "Not allowed"
     assert "administrator" in window.errors.last.text
 

@@ -92,12 +92,12 @@ def test_admin_sets_thresholds(qtbot, window):
     page.reject.setValue(0.5)
     page.apply_thresholds.click()
     wait_idle(qtbot, window)
-    t = window.context.verifier.thresholds()
+    t = window.context.session.thresholds()
     assert (t.accept, t.reject, t.source) == (0.95, 0.5, "administrator")
     assert "administrator" in page.threshold_source.text()
     page.reset_thresholds.click()
     wait_idle(qtbot, window)
-    assert window.context.verifier.thresholds().source == "model"
+    assert window.context.session.thresholds().source == "model"
 
 
 def test_clerk_cannot_change_thresholds(qtbot, make_window, clerk):

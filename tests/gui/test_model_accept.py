@@ -101,4 +101,4 @@ def test_admin_accepts_a_chosen_model_for_clerks(qtbot, make_window, test_model,
     qtbot.waitUntil(lambda: not page.accept_model_button.isVisible() and not window.runner.is_busy(), timeout=15_000)
     assert set(accepted_models(open_store(db_url))) == {sha256_file(test_model)}
     clerk = UserService(open_store(db_url)).add_user(admin, "clara", "clerk-password", Role.CLERK)
-    assert make_window(user=clerk).context.verifier is not None  # the clerk may run it now
+    assert make_window(user=clerk).context.session is not None  # the clerk may run it now

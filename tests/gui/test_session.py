@@ -56,7 +56,7 @@ def test_log_out_and_switch_user_without_restart(qtbot, session, clerk, db_url):
     assert second.user_label.text() == "Logged in as clerk (Clerk)"
     for page in ("customers", "users"):
         assert second.navigation.item(list(second.pages).index(page)).isHidden()
-    assert second.context.verifier is not None  # the accepted test model runs for the clerk
+    assert second.context.session is not None  # the accepted test model runs for the clerk
     trail = [(r.action, r.user) for r in AuditLog(open_store(db_url)).records(actions=("login", "logout"))]
     assert trail == [("login", "admin"), ("logout", "admin"), ("login", "clerk")]
 

@@ -236,6 +236,7 @@ def test_full_name_and_enter_verifies_that_customer(qtbot, registered, window, s
     assert window.errors.last is None, window.errors.last
     assert page.outcome.result is not None and page.outcome.result.customer_id == CUSTOMER
     assert page.customer.text() == CUSTOMER and "Alice Example" in page.customer_info.text()
+    assert not page.customer.completer().popup().isVisible()  # the list does not stay open over the cheque
 
 
 def test_ambiguous_name_says_which_customers_fit(qtbot, registered, window, signature_files, db_url):

@@ -45,7 +45,7 @@ def test_reset_box_is_off_again_for_the_next_image(qtbot, registered, window, si
     page.set_box((880, 320, 1320, 530))  # the clerk moved the box
     wait_idle(qtbot, window)
     assert page.reset_box_button.isEnabled()
-    assert page.signatures.tiles[0].caption == "in the box you set by hand"
+    assert page.signatures.tiles[0].caption == "box set by hand"
     page.reset_box()
     wait_idle(qtbot, window)
     assert page.signatures.tiles[0].caption == "found on the cheque"

@@ -12,7 +12,6 @@ from tqdm import tqdm
 from ...core.batch import (
     BatchOptions,
     BatchProgress,
-    BatchRunner,
     BatchSummary,
     ItemResult,
     default_workers,
@@ -89,7 +88,7 @@ def run(args, ctx) -> int:
                            user=ctx.user, ray_address=args.ray, ray_actors=args.ray_actors)
     on_result = (lambda row: print(json.dumps(row.to_dict(), ensure_ascii=False), flush=True)) if ctx.json \
         else None
-    runner = BatchRunner(ctx.verifier, options, on_result=on_result)
+    runner = ctx.session.batch(options, on_result=on_result)
     bar, runner.on_progress = _progress_bar(args)
     with bar:
         summary = runner.run()

@@ -43,7 +43,7 @@ def add_parser(subparsers, common) -> None:
 
 
 def run(args, ctx) -> int:
-    verifier, user = ctx.verifier, ctx.current_user
+    verifier, user = ctx.session, ctx.current_user
     if args.label_policy:
         set_label_policy(verifier.store, user, args.label_policy, verifier.audit)
     if args.history:

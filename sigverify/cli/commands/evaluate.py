@@ -19,11 +19,12 @@ import numpy as np
 from ...core import metrics
 from ...core.pipeline import prepare
 from ...core.signature_sets import Sample, read_generic
+from ...core.verify import model_thresholds
 
 
 def add_parser(subparsers, common) -> None:
     p = subparsers.add_parser("evaluate", parents=[common],
-                              help="EER / FRR@FAR1% / AUC on a folder ROOT/<writer>/genuine|forged")
+                              help="EER / FRR@FAR1%% / AUC on a folder ROOT/<writer>/genuine|forged")
     p.add_argument("root", help="folder with one subfolder per writer, each with genuine/ and forged/")
     p.add_argument("--references", type=int, default=1, metavar="K", help="genuine references per writer")
     p.add_argument("--seed", type=int, default=0, help="which references are drawn (default 0)")
@@ -62,7 +63,8 @@ def run(args, ctx) -> int:
     scores = metrics.protocol_scores(emb, writers, genuine, args.references, args.seed)
     if scores.writers == 0:
         raise ValueError(f"no writer has more than {args.references} genuine signatures")
-    rep = metrics.report(scores, tau=engine.metadata.tau_accept)
+    tau_accept = model_thresholds(engine.metadata).for_references(args.references).accept
+    rep = metrics.report(scores, tau=tau_accept)
     data = {
         "eer_skilled": rep.eer_skilled,
         "eer_random": rep.eer_random,
@@ -76,7 +78,7 @@ def run(args, ctx) -> int:
         "random_queries": int(scores.random.size),
         "frr_at_far_1pct_random": rep.frr_at_far_1pct_random,
         "auc_random": rep.auc_random,
-        "tau_accept": engine.metadata.tau_accept,
+        "tau_accept": tau_accept,
         "far_skilled_at_tau_accept": rep.far_skilled_at_tau,
         "far_random_at_tau_accept": rep.far_random_at_tau,
         "frr_at_tau_accept": rep.frr_at_tau,
@@ -91,7 +93,7 @@ def run(args, ctx) -> int:
         f"skilled forgeries: EER {_pct(rep.eer_skilled)}, FRR at FAR 1% {_pct(rep.frr_at_far_1pct)}, "
         f"AUC {rep.auc:.4f}" if rep.auc is not None else "skilled forgeries: none",
         f"random forgeries:  EER {_pct(rep.eer_random)}, FRR at FAR 1% {_pct(rep.frr_at_far_1pct_random)}",
-        f"at tau_accept {engine.metadata.tau_accept:.3f}: FRR {_pct(rep.frr_at_tau)}, "
+        f"at tau_accept {tau_accept:.3f}: FRR {_pct(rep.frr_at_tau)}, "
         f"FAR skilled {_pct(rep.far_skilled_at_tau)}, FAR random {_pct(rep.far_random_at_tau)}",
     ])
     ctx.emit(data, text)

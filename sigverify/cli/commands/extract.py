@@ -7,8 +7,9 @@ from pathlib import Path
 
 import cv2
 
-from ...core.extraction import find_signature, finder_notice
+from ...core.extraction import finder_notice
 from ...core.imaging import ImageLoadError, load_image
+from ...core.pipeline import locate_signature
 from ..exit_codes import ExitCode
 
 
@@ -31,7 +32,7 @@ def run(args, ctx) -> int:
                      f"{name}: error: {exc}")
             failures += 1
             continue
-        found = find_signature(image.gray, image.dpi)
+        found = locate_signature(image.gray, image.dpi)
         data = {"file": name, "found": found.found, "box": list(found.box) if found.box else None,
                 "confidence": round(found.confidence, 3), "is_cheque": found.is_cheque,
                 "reason": found.reason or None}

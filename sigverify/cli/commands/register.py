@@ -18,8 +18,8 @@ def add_parser(subparsers, common) -> None:
 
 
 def run(args, ctx) -> int:
-    verifier = ctx.verifier
-    checked = check_reference_images(verifier.prepare, [(path, path) for path in args.images])
+    session = ctx.session
+    checked = check_reference_images(session.prepare, [(path, path) for path in args.images])
     if checked.refused:
         # every bad file named at once; nothing registered, so a rerun with the good ones is clean
         for refused in checked.refused:
@@ -28,12 +28,12 @@ def run(args, ctx) -> int:
               "replace them or leave them out and run again", file=sys.stderr)
         unreadable = any(r.unreadable for r in checked.refused)
         return ExitCode.UNREADABLE_IMAGE if unreadable else ExitCode.NO_SIGNATURE
-    result = verifier.register(args.customer_id, checked.prepared, name=args.name, user=ctx.user)
+    result = session.register(args.customer_id, checked.prepared, name=args.name)
     if args.account:
-        ctx.verifier.update_customer(args.customer_id, account=args.account)  # guarded and audited
+        ctx.session.update_customer(args.customer_id, account=args.account)  # guarded and audited
     ctx.emit(
         {"customer_id": result.customer_id, "reference_ids": result.reference_ids, "files": result.files,
-         "boxes": [list(b) if b else None for b in result.boxes], "model": ctx.verifier.model_version},
+         "boxes": [list(b) if b else None for b in result.boxes], "model": ctx.session.model_version},
         f"registered {len(result.reference_ids)} reference signature(s) for {result.customer_id}",
     )
     return 0

@@ -16,14 +16,14 @@ def add_parser(subparsers, common) -> None:
 
 
 def run(args, ctx) -> int:
-    verifier = ctx.verifier
+    session = ctx.session
     if args.reset:
-        verifier.set_thresholds(None, None, ctx.user)
+        session.set_thresholds(None, None)
     elif args.accept is not None or args.reject is not None:
-        verifier.set_thresholds(args.accept, args.reject, ctx.user)
-    t = verifier.thresholds()
+        session.set_thresholds(args.accept, args.reject)
+    t = session.thresholds()
     ctx.emit(t.to_dict(), f"match >= {t.accept:.3f}; no match < {t.reject:.3f}; refer between (from the {t.source})")
-    status = calibration_status(verifier.store, verifier.model_version)
+    status = calibration_status(session.store, session.model_version)
     if status.audit_id is not None and not status.applies:
         print(f"note: {status.message}", file=sys.stderr)  # a model update set the calibration aside
     return 0

@@ -13,8 +13,7 @@ def add_parser(subparsers, common) -> None:
 
 
 def run(args, ctx) -> int:
-    result = ctx.verifier.verify(args.customer_id, args.image, box=tuple(args.box) if args.box else None,
-                                 user=ctx.user)
+    result = ctx.session.verify(args.customer_id, args.image, box=tuple(args.box) if args.box else None)
     t = result.thresholds
     box = f", signature box {list(result.box)}" if result.box else ""
     ctx.emit(result.to_dict(),

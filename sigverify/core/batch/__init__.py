@@ -2,11 +2,12 @@
 
     source (folder walk / X9 reader, main process)                         sources.py
       -> customer mapping (manifest, file-name pattern, or X9 account)      mapping.py
-      -> worker processes: read, decode, find the signature, normalise      worker.py
-      -> main process: embed in batches on the engine (GPU or CPU), score   scoring.py
+      -> a backend prepares each item with pipeline.prepare:               backend.py
+           worker processes on this machine (embedding too, on a CPU)      local_backend.py, worker.py
+           or a Ray cluster (--ray)                                         ray_backend.py
+      -> main process: embed what is left (GPU), pipeline.score             scoring.py
       -> store: one transaction per flush (batch_runs / batch_items)        runs.py
-    driven by BatchRunner (resume, stop, progress)                          pipeline.py
-    or on a Ray cluster (--ray)                                             ray_backend.py
+    driven by BatchRunner (resume, stop, progress)                          runner.py
     reports: CSV, JSON, HTML                                                reports.py
     shared options and result types                                         common.py
 
@@ -21,6 +22,7 @@ from ``sigverify.core.batch``); the modules' other names may change.
 from __future__ import annotations
 
 from ..paths import IMAGE_SUFFIXES
+from .backend import BatchBackend, BatchDriver
 from .common import (
     REVIEW_ORDER,
     STAGES,
@@ -29,8 +31,10 @@ from .common import (
     BatchProgress,
     BatchSummary,
     ItemResult,
+    NoCustomerMapping,
     default_workers,
 )
+from .local_backend import LocalPoolBackend
 from .mapping import (
     ID_BEFORE_FIRST_UNDERSCORE,
     CustomerResolver,
@@ -39,8 +43,6 @@ from .mapping import (
     preview_mapping,
     read_manifest,
 )
-from .pipeline import BatchRunner, run_batch
-from .ray_backend import RayEmbedder
 from .reports import (
     REPORT_COLUMNS,
     crop_thumbnails,
@@ -51,6 +53,7 @@ from .reports import (
     write_html,
     write_json,
 )
+from .runner import BatchRunner, run_batch
 from .runs import find_run
 from .sources import BatchItem, FolderSource, X9Source, open_source
 from .worker import Prepared, prepare_item
@@ -58,7 +61,8 @@ from .worker import Prepared, prepare_item
 __all__ = [
     "ID_BEFORE_FIRST_UNDERSCORE", "IMAGE_SUFFIXES", "REPORT_COLUMNS", "REVIEW_ORDER", "STAGES",
     "BatchError", "BatchItem", "BatchOptions", "BatchProgress", "BatchRunner", "BatchSummary", "CustomerResolver",
-    "FolderSource", "ItemResult", "MappingPreview", "Prepared", "RayEmbedder", "X9Source",
+    "BatchBackend", "BatchDriver", "FolderSource", "ItemResult", "LocalPoolBackend", "MappingPreview",
+    "NoCustomerMapping", "Prepared", "X9Source",
     "crop_thumbnails", "default_workers", "find_run", "load_results", "normalize_account", "open_source",
     "prepare_item", "preview_mapping", "read_manifest", "report_summary", "review_order", "run_batch", "write_csv",
     "write_html", "write_json",

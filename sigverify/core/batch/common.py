@@ -22,6 +22,10 @@ class BatchError(ValueError):
     """The batch cannot start: bad source, manifest, pattern or run id (per-item problems are rows)."""
 
 
+class NoCustomerMapping(BatchError):
+    """A folder batch was asked for without saying whose each file is."""
+
+
 class StopRequested(Exception):
     """should_stop() said so (raised inside the local or the Ray loop, caught by the runner)."""
 
@@ -72,7 +76,7 @@ class BatchSummary:
     elapsed: float
     stage_seconds: dict[str, float]
     waiting_seconds: float  # main process idle, waiting for workers: the CPU stages starving inference
-    worker_cpu_seconds: float  # CPU time of decode + extraction + normalisation, all processes
+    worker_cpu_seconds: float  # CPU time of decode + extraction + normalisation (+ embedding where workers embed)
     workers: int
     providers: list[str]
     model: str

@@ -56,9 +56,9 @@ class CustomerResolver:
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            raise BatchError(f"--pattern is not a valid regular expression: {exc}") from exc
+            raise BatchError(f"the file-name pattern is not a valid regular expression: {exc}") from exc
         if "customer" not in compiled.groupindex:
-            raise BatchError("--pattern needs a named group (?P<customer>...)")
+            raise BatchError("the file-name pattern needs a named group (?P<customer>...) for the customer")
         return compiled
 
     def accounts(self) -> dict[str, str]:
@@ -89,7 +89,7 @@ class CustomerResolver:
             return None, f"account {account!r} belongs to no customer in the store"
         tried = [name for name, used in (("manifest", self.manifest), ("pattern", self.pattern)) if used]
         return None, "no customer for this item" + (f" (not found by {' or '.join(tried)})" if tried else
-                                                    ": give --manifest or --pattern")
+                                                    ": a manifest or a file-name pattern must say whose it is")
 
     @staticmethod
     def _manifest_keys(item: BatchItem) -> list[str]:

@@ -1,7 +1,7 @@
 """The same pipeline on a Ray cluster (``--ray ADDRESS``, extra "cluster").
 
 The driver (this process) walks the source, maps customers, skips finished items and writes the
-store exactly as the local run does (through BatchRunner's own methods); ray.data runs
+store exactly as the local run does (the runner, through the BatchDriver protocol); ray.data runs
 read + decode + extraction + normalisation as CPU tasks and embedding in actors that hold the
 model (one per GPU where the cluster has GPUs). Rows carry file paths and X9 offsets, never image
 bytes, so the driver's memory does not grow with the night's volume: the source must be on
@@ -15,18 +15,17 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..engine import Engine
+from ..model_trust import ModelError
 from ..normalize import NormalizationParams
 from ..x9 import X9Error, read_x9_item
-from .common import StopRequested
+from .backend import BatchDriver
+from .common import BatchOptions, StopRequested
 from .sources import BatchItem, FolderSource, X9Source
 from .worker import Prepared, prepare_item
-
-if TYPE_CHECKING:  # the runner imports this module; only the type goes the other way
-    from .pipeline import BatchRunner
 
 RAY_TASK_MEMORY = 256 * 2**20  # bytes a prepare task may need: a 60 MP scan in gray and RGB, plus work
 
@@ -63,9 +62,6 @@ class RayEmbedder:
     """Ray actor: one Engine per actor (per GPU), embedding whole batches of rows."""
 
     def __init__(self, model_path: str, device: str, sha256: str) -> None:
-        from ..engine import Engine
-        from ..model_trust import ModelError
-
         self.engine = Engine(model_path, device=device, accepted_sha256=[sha256])
         if self.engine.check.sha256 != sha256:
             raise ModelError(f"the model file {model_path} on this node is not the driver's model")
@@ -91,13 +87,12 @@ def _ray_connect(address: str) -> None:
         ray.init(address=address, log_to_driver=False)
 
 
-def _ray_dataset(runner: BatchRunner, rows: list[dict]):
+def _ray_dataset(engine: Engine, options: BatchOptions, rows: list[dict]):
     import ray
 
-    engine = runner.verifier.engine
     gpus = int(ray.cluster_resources().get("GPU", 0))
     use_gpu = gpus > 0 and engine.requested_device in ("auto", "cuda")
-    actors = runner.options.ray_actors or (gpus if use_gpu else 1)
+    actors = options.ray_actors or (gpus if use_gpu else 1)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the driver's own progress bar says it once
     # the memory request (one decoded scan within the pixel budget) also keeps Ray from fusing this
@@ -106,45 +101,45 @@ def _ray_dataset(runner: BatchRunner, rows: list[dict]):
         _ray_prepare, fn_kwargs={"params": engine.metadata.normalization.to_dict()}, num_cpus=1,
         memory=RAY_TASK_MEMORY)
     return dataset.map_batches(
-        RayEmbedder, batch_size=runner.options.batch_size, batch_format="numpy",
+        RayEmbedder, batch_size=options.batch_size, batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=actors),
         num_gpus=1 if use_gpu else 0, fn_constructor_kwargs={
             "model_path": str(engine.path), "device": "cuda" if use_gpu else "cpu", "sha256": engine.check.sha256})
 
 
-def ray_loop(runner: BatchRunner, done: set[str]) -> None:
-    """BatchRunner._loop for a Ray cluster: same skips, errors, scoring and writes."""
-    tasks: dict[str, tuple[BatchItem, str]] = {}
-    rows = []
-    mark = time.perf_counter()
-    for item in runner.source.items():
-        if runner.should_stop():
-            raise StopRequested
-        if item.key in done:
-            continue
-        done.add(item.key)
-        customer = runner._customer_or_fail(item)
-        if customer is not None:
+class RayBackend:
+    """BatchBackend on a Ray cluster: same skips, errors, scoring and writes as the local pool."""
+
+    def __init__(self, engine: Engine, options: BatchOptions) -> None:
+        self.engine = engine
+        self.options = options
+
+    def close(self) -> None:
+        """The cluster stays up (it is shared); the dataset's tasks end with its iterator."""
+
+    def run(self, driver: BatchDriver, done: set[str]) -> None:
+        tasks: dict[str, tuple[BatchItem, str]] = {}
+        rows = []
+        for item, customer in driver.work(done):
             light = BatchItem(item.key, item.label, item.path, None, item.x9)  # no bytes kept in the driver
             tasks[item.key] = (light, customer)
-            rows.append(_ray_row(light, runner.source))
-    runner.stage_seconds["read"] += time.perf_counter() - mark
-    if not rows:
-        return
-    _ray_connect(runner.options.ray_address or "local")
-    batches = iter(_ray_dataset(runner, rows).iter_batches(batch_size=runner.options.batch_size,
-                                                           batch_format="numpy"))
-    while True:
-        mark = time.perf_counter()
-        batch = next(batches, None)
-        runner.waiting += time.perf_counter() - mark
-        if batch is None:
+            rows.append(_ray_row(light, driver.source))
+        if not rows:
             return
-        for i, key in enumerate(batch["key"]):
-            item, customer = tasks[str(key)]
-            runner._take(item, customer, _ray_prepared(batch, i))
-        if runner.should_stop():
-            raise StopRequested
+        _ray_connect(self.options.ray_address or "local")
+        batches = iter(_ray_dataset(self.engine, self.options, rows).iter_batches(
+            batch_size=self.options.batch_size, batch_format="numpy"))
+        while True:
+            mark = time.perf_counter()
+            batch = next(batches, None)
+            driver.count_wait(time.perf_counter() - mark)
+            if batch is None:
+                return
+            for i, key in enumerate(batch["key"]):
+                item, customer = tasks[str(key)]
+                driver.take(item, customer, _ray_prepared(batch, i))
+            if driver.should_stop():
+                raise StopRequested
 
 
 def _ray_prepared(batch: dict[str, np.ndarray], i: int) -> Prepared:
@@ -153,4 +148,3 @@ def _ray_prepared(batch: dict[str, np.ndarray], i: int) -> Prepared:
     return Prepared(str(batch["key"][i]), None, tuple(box) if box else None, str(batch["sha256"][i]),  # type: ignore[arg-type]
                     bytes(batch["crop_png"][i]) or None, json.loads(batch["timings"][i]),
                     None if ok else str(batch["error"][i]), np.asarray(batch["embedding"][i]) if ok else None)
-

@@ -1,9 +1,15 @@
-"""The per-item work that runs in worker processes: read, decode, find the signature, normalise.
+"""The per-item work that runs in worker processes: ``pipeline.prepare``, then (on a CPU) embedding.
+
+Workers get items by reference (a file path, or the bytes of one X9 front) in chunks, and send
+back one list per chunk: the box, the crop thumbnail, the file hash and, when the model runs on
+the CPU, the embedding itself (128 numbers, not the 128 KB model input), so the main process is
+left with scoring and the database. With a GPU the main process embeds (one batched call), and
+the workers send the normalised arrays.
 
 Workers are started with ``spawn`` so the pool behaves the same on Linux, macOS and Windows, and
 nothing of the parent (an onnxruntime session, a database connection) leaks into them. Spawned
-workers import this module by name and unpickle ``prepare_item`` (or a test's stand-in) from it,
-so everything they run must stay importable at module level here.
+workers import this module by name and unpickle ``prepare_chunk`` and ``prepare_item`` (or a
+test's stand-in) from it, so everything they run must stay importable at module level here.
 """
 
 from __future__ import annotations
@@ -12,13 +18,16 @@ import hashlib
 import multiprocessing
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from ..engine import Engine
 from ..imaging import read_file_bytes
+from ..model_trust import ModelError
 from ..normalize import NormalizationParams
 from ..pipeline import prepare
 from .common import Box
@@ -29,7 +38,7 @@ THUMB_SIZE = (320, 120)  # max width, height of the crop thumbnail kept for the 
 
 @dataclass
 class Prepared:
-    """What a worker sends back: the model input, or why there is none."""
+    """What a worker sends back: the model input (or its embedding), or why there is none."""
 
     key: str
     normalized: np.ndarray | None = field(default=None, repr=False)
@@ -38,18 +47,38 @@ class Prepared:
     crop_png: bytes | None = field(default=None, repr=False)
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
-    embedding: np.ndarray | None = field(default=None, repr=False)  # already embedded (Ray actors)
+    embedding: np.ndarray | None = field(default=None, repr=False)  # already embedded (workers, Ray actors)
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker process needs: the normalisation, and the model when workers embed."""
+
+    normalization: dict
+    model_path: str | None = None  # None: the main process embeds (a GPU), workers only prepare
+    model_sha256: str = ""
 
 
 _PARAMS = NormalizationParams()
+_ENGINE: Engine | None = None
 
 
-def _init_worker(params: dict) -> None:
-    global _PARAMS
-    _PARAMS = NormalizationParams.from_dict(params)
-    # Ctrl-C goes to the whole process group: the parent decides, workers finish their item
+def _init_worker(setup: WorkerSetup) -> None:
+    global _PARAMS, _ENGINE
+    _PARAMS = NormalizationParams.from_dict(setup.normalization)
+    # Ctrl-C goes to the whole process group: the parent decides, workers finish their chunk
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)  # parallelism comes from the processes; OpenCV threads would oversubscribe
+    if setup.model_path:
+        _ENGINE = worker_engine(setup.model_path, setup.model_sha256)
+
+
+def worker_engine(model_path: str, sha256: str) -> Engine:
+    """The driver's exact model on one CPU thread (a worker is one core's worth of work)."""
+    engine = Engine(model_path, device="cpu", threads=1, accepted_sha256=[sha256])
+    if engine.check.sha256 != sha256:
+        raise ModelError(f"the model file {model_path} changed while the batch ran")
+    return engine
 
 
 def prepare_item(item: BatchItem, params: NormalizationParams | None = None) -> Prepared:
@@ -70,6 +99,23 @@ def prepare_item(item: BatchItem, params: NormalizationParams | None = None) -> 
     timings = {**prepared.timings, "cpu": time.process_time() - cpu_started}
     return Prepared(item.key, prepared.normalized, prepared.box, sha256, thumbnail_png(prepared.extraction.crop),
                     timings)
+
+
+def prepare_chunk(items: list[BatchItem], prepare_one: Callable[..., Prepared] = prepare_item,
+                  params: NormalizationParams | None = None, engine: Engine | None = None) -> list[Prepared]:
+    """Prepare several items, then embed the good ones in one call when this process holds the model."""
+    results = [prepare_one(item, params) for item in items]
+    engine = engine or _ENGINE
+    ready = [r for r in results if r.error is None and r.normalized is not None]
+    if engine is not None and ready:
+        mark, cpu_mark = time.perf_counter(), time.process_time()
+        embeddings = engine.embed(np.stack([r.normalized for r in ready]), batch_size=len(ready))
+        share, cpu_share = (time.perf_counter() - mark) / len(ready), (time.process_time() - cpu_mark) / len(ready)
+        for result, embedding in zip(ready, embeddings, strict=True):
+            result.embedding, result.normalized = embedding, None  # the 128 KB input stays here
+            result.timings["inference"] = share
+            result.timings["cpu"] = result.timings.get("cpu", 0.0) + cpu_share
+    return results
 
 
 def _reason(exc: Exception, label: str) -> str:
@@ -97,17 +143,16 @@ class InlineExecutor(Executor):
 
     def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
         future: Future = Future()
-        future.set_result(fn(*args, params=self.params))
+        future.set_result(fn(*args, params=self.params, **kwargs))
         return future
 
 
-def make_pool(workers: int, params: NormalizationParams) -> Executor:
+def make_pool(workers: int, setup: WorkerSetup) -> Executor:
     if workers <= 0:
-        return InlineExecutor(params)
+        return InlineExecutor(NormalizationParams.from_dict(setup.normalization))
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(params.to_dict(),),
+        initargs=(setup,),
     )
-

@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 FOLDER = Path(__file__).resolve().parent
@@ -57,11 +57,16 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+def _stamped_revision(conn: Connection) -> str | None:
+    """The same as current_revision, read directly: Alembic's context logs on every start."""
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def up_to_date(conn: Connection, schema_version_table) -> bool:
     if "alembic_version" not in inspect(conn).get_table_names():
         return False
     newest = conn.execute(select(func.max(schema_version_table.c.version))).scalar()
-    return current_revision(conn) == head_revision() and newest == head_schema_version()
+    return _stamped_revision(conn) == head_revision() and newest == head_schema_version()
 
 
 def upgrade(conn: Connection, schema_version_table) -> None:

@@ -4,7 +4,7 @@ Public API (stable; the GUI and CLI build on it):
 
     from sigverify.core.security import (
         Role, User, Permission, PermissionDenied, AuthenticationError, require,
-        UserService, AuditLog, ChainCheck, GuardedVerifier, guarded_verifier,
+        UserService, AuditLog, ChainCheck, AccessPolicy,
         open_store, default_cipher, AesGcmCipher, CipherError,
         accept_model, accepted_model_hashes, backup_database, integrity_check, bootstrap_user,
     )
@@ -15,19 +15,18 @@ Public API (stable; the GUI and CLI build on it):
         user = users.create_first_administrator(name, password)   # no login needed, audited
     else:
         user = users.authenticate(name, password, record_login=True)  # AuthenticationError if wrong
-    engine = Engine(model, accepted_sha256=accepted_model_hashes(store))
-    verifier = guarded_verifier(engine, store, user)   # same method names as Verifier
-    verifier.verify(...); verifier.record_final_decision(...)   # clerk and administrator
-    verifier.register(...); verifier.remove_reference(...); verifier.set_thresholds(...)  # administrator
+    session = open_session(load_engine(store, model), store, user)   # core.session: applies AccessPolicy
+    session.verify(...); session.record_final_decision(...)   # clerk and administrator
+    session.register(...); session.remove_reference(...); session.set_thresholds(...)  # administrator
     AuditLog(store).verify(); table_problems(store)   # trail intact? tables as the trail says?
     users.add_user(user, "bob", password, Role.CLERK)            # administrator
     # refused actions raise PermissionDenied (a PermissionError) whose message says who may
 
-``user.can(Permission.REGISTER)`` lets a GUI grey out what the role may not do; the guard
-enforces it anyway. Every change is written with its audit record in one transaction.
-A clerk's guard refuses a model file that is neither the bundled one nor administrator-accepted.
+``user.can(Permission.REGISTER)`` lets a GUI grey out what the role may not do; the session's
+AccessPolicy enforces it anyway. Every change is written with its audit record in one transaction.
+The policy refuses a clerk a model file that is neither the bundled one nor administrator-accepted.
 
-Modules: roles (Role, Permission, the one table, ``require``), users (accounts, login), guard,
+Modules: roles (Role, Permission, the one table, ``require``), users (accounts, login), guard (AccessPolicy),
 audit (the chain), crosscheck (tables against the trail), crypto (AES-GCM, key), models
 (acceptance), backup.
 """
@@ -38,7 +37,7 @@ from .audit import AuditLog, AuditRecord, ChainCheck, canonical_json
 from .backup import backup_database, integrity_check
 from .crosscheck import table_problems
 from .crypto import AesGcmCipher, CipherError, check_store_key, default_cipher, load_key, open_store
-from .guard import GuardedVerifier, guarded_verifier
+from .guard import AccessPolicy
 from .models import accept_model, accepted_model_hashes, accepted_models, audited_acceptances, revoke_model
 from .roles import (
     ROLE_PERMISSIONS,
@@ -53,11 +52,12 @@ from .roles import (
 from .users import MIN_PASSWORD_LENGTH, UserService, bootstrap_user
 
 __all__ = [
+    "AccessPolicy",
     "ROLE_PERMISSIONS", "MIN_PASSWORD_LENGTH",
     "AesGcmCipher", "AuditLog", "AuditRecord", "AuthenticationError", "ChainCheck", "CipherError",
-    "GuardedVerifier", "ModelNotAllowed", "Permission", "PermissionDenied", "Role", "User", "UserService",
+    "ModelNotAllowed", "Permission", "PermissionDenied", "Role", "User", "UserService",
     "accept_model", "accepted_model_hashes", "accepted_models", "audited_acceptances", "backup_database",
     "bootstrap_user",
-    "canonical_json", "check_store_key", "default_cipher", "guarded_verifier", "integrity_check", "load_key",
+    "canonical_json", "check_store_key", "default_cipher", "integrity_check", "load_key",
     "open_store", "require", "revoke_model", "table_problems",
 ]

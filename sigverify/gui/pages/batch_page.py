@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core import batch as core_batch
-from ...core.batch import BatchOptions, BatchProgress, BatchRunner, BatchSummary, ItemResult
+from ...core.batch import BatchOptions, BatchProgress, BatchSummary, ItemResult
 from ..context import AppContext
 from ..errors import ErrorReporter, Explanation
 from ..widgets.drop_zone import DropZone
@@ -298,8 +298,8 @@ class BatchPage(Page):
         if not self.source.text().strip():
             self.errors.show(Explanation("No source", "Choose a folder or an X9.37 file first."))
             return
-        verifier = self.context.verifier
-        if verifier is None:
+        session = self.context.session
+        if session is None:
             if self.context.engine_error is not None:
                 self.errors.report(self.context.engine_error, action="batch")
             else:
@@ -316,8 +316,8 @@ class BatchPage(Page):
         store = self.context.store
 
         def work(task: TaskHandle) -> BatchOutcome:
-            runner = BatchRunner(verifier, options, on_progress=task.progress, on_result=task.progress,
-                                 should_stop=lambda: task.cancelled)
+            runner = session.batch(options, on_progress=task.progress, on_result=task.progress,
+                                   should_stop=lambda: task.cancelled)
             summary = runner.run()
             results = core_batch.load_results(store, summary.run_id)
             crops = core_batch.crop_thumbnails(store, summary.run_id, [r.key for r in results[:2000]])

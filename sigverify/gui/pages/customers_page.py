@@ -1,7 +1,7 @@
 """Customers page (administrators): find customers, add them, manage their reference signatures.
 
 Registering always goes: files -> the core prepares each (refusing blank, tiny or non-signature
-images with its reason) -> the administrator confirms the crops -> the guarded verifier registers.
+images with its reason) -> the administrator confirms the crops -> the session registers.
 Removal is the core's soft delete, so the history keeps every reference.
 """
 
@@ -238,11 +238,11 @@ class CustomersPage(Page):
     def start_registration(self, customer_id: str, paths: list[str], name: str = "", account: str = "",
                            replaces: int | None = None) -> None:
         """Prepare the images in the background, then ask for confirmation of the crops."""
-        verifier = self._verifier()
-        if verifier is None:
+        session = self._session()
+        if session is None:
             return
         sources = [(path, Path(path).name) for path in paths]
-        self.runner.submit("customers.prepare", prepare_all(verifier.prepare, sources),
+        self.runner.submit("customers.prepare", prepare_all(session.prepare, sources),
                            lambda checked: self._confirm(customer_id, checked, name, account, replaces),
                            lambda exc, details: self.errors.report(exc, details, action="prepare reference"))
 
@@ -254,7 +254,7 @@ class CustomersPage(Page):
                 f"{checked.describe_refused()}.", "Choose clearer scans of the signature; nothing was registered."))
             return
         verb = "Replace a reference of" if replaces is not None else "Register references for"
-        dialog = ConfirmReferencesDialog(f"{verb} {customer_id}", checked.prepared, self._verifier().prepare,
+        dialog = ConfirmReferencesDialog(f"{verb} {customer_id}", checked.prepared, self._session().prepare,
                                          self.runner, self, refused=checked.refused)
         dialog.confirmed.connect(lambda items: self._register(customer_id, items, name, account, replaces))
         dialog.failed.connect(lambda exc, details: self.errors.report(exc, details, action="prepare reference"))
@@ -262,14 +262,14 @@ class CustomersPage(Page):
         dialog.open()
 
     def _register(self, customer_id, prepared, name, account, replaces) -> None:
-        verifier = self._verifier()
+        session = self._session()
 
         def work(_task: TaskHandle) -> str:
-            result = verifier.register(customer_id, prepared, name=name or None)
+            result = session.register(customer_id, prepared, name=name or None)
             if account:
-                verifier.update_customer(customer_id, account=account)
+                session.update_customer(customer_id, account=account)
             if replaces is not None:
-                verifier.remove_reference(customer_id, replaces,
+                session.remove_reference(customer_id, replaces,
                                           reason=f"replaced by reference {result.reference_ids[0]}")
             return customer_id
 
@@ -288,20 +288,20 @@ class CustomersPage(Page):
                                           "Why is this reference removed? (kept in the history)")
         if not ok:
             return
-        verifier = self._verifier()
+        session = self._session()
 
         def work(_task: TaskHandle) -> str:
-            verifier.remove_reference(customer_id, ref_id, reason=reason.strip())
+            session.remove_reference(customer_id, ref_id, reason=reason.strip())
             return customer_id
 
         self.runner.submit("customers.remove", work, self._registered,
                            lambda exc, details: self.errors.report(exc, details, action="remove reference"))
 
-    def _verifier(self):
-        verifier = self.context.verifier
-        if verifier is None:
+    def _session(self):
+        session = self.context.session
+        if session is None:
             if self.context.engine_error is not None:
                 self.errors.report(self.context.engine_error, action="customers")
             else:
                 self.errors.show(Explanation("Please wait", "The signature model is still loading."))
-        return verifier
+        return session

@@ -1,6 +1,6 @@
 """Settings and about: where the data lives, the model and its card, the device, the thresholds.
 
-Everything shown comes from the core (engine, model card, store, guarded verifier); the page
+Everything shown comes from the core (engine, model card, store, session); the page
 only saves the user's choices (QSettings) and asks the core to reload or change things.
 """
 
@@ -328,8 +328,8 @@ class SettingsPage(Page):
                                               if found else "")
             return
         evaluation, outcome = chosen
-        verifier = self.context.verifier
-        t = verifier.thresholds().for_references(outcome.references) if verifier is not None else None
+        session = self.context.session
+        t = session.thresholds().for_references(outcome.references) if session is not None else None
         accept, reject = (t.accept, t.reject) if t is not None else (meta.tau_accept, meta.tau_reject)
         d = outcome.distribution
         self.metrics_plot.set_curves(ScoreCurves(d.edges, d.genuine, d.forged, (), (), (
@@ -340,10 +340,10 @@ class SettingsPage(Page):
             f"below {reject:.2f}, match from {accept:.2f}; between them, refer.")
 
     def _show_thresholds(self) -> None:
-        verifier = self.context.verifier
-        if verifier is None:
+        session = self.context.session
+        if session is None:
             return
-        t = verifier.thresholds()
+        t = session.thresholds()
         self.accept.setValue(t.accept)
         self.reject.setValue(t.reject)
         self.threshold_source.setText("set by an administrator" if t.source == "administrator"
@@ -405,13 +405,13 @@ class SettingsPage(Page):
 
     # --- changing ---------------------------------------------------------------------
     def save_thresholds(self, reset: bool = False) -> None:
-        verifier = self.context.verifier
-        if verifier is None:
+        session = self.context.session
+        if session is None:
             return
         accept, reject = (None, None) if reset else (self.accept.value(), self.reject.value())
 
         def work(_task: TaskHandle):
-            return verifier.set_thresholds(accept, reject)
+            return session.set_thresholds(accept, reject)
 
         self.runner.submit("settings.thresholds", work, lambda _t: self.context.thresholds_changed.emit(),
                            lambda exc, details: self.errors.report(exc, details, action="set thresholds"))

@@ -317,14 +317,15 @@ class VerifyPage(Page):
         if lookup.customer is not None:
             if self.customer.customer_id() != lookup.customer.customer_id:
                 self.customer.setText(lookup.customer.customer_id)  # the clerk sees whom it found
+                self.customer.completer().popup().hide()
             return lookup.customer.customer_id
         # not in the list loaded here (another desk may have just added it): the store decides
         return "" if lookup.ambiguous else self.customer.customer_id()
 
     # --- background work --------------------------------------------------------------
     def _submit(self, verify: bool) -> None:
-        verifier = self.context.verifier
-        if verifier is None:
+        session = self.context.session
+        if session is None:
             if self.context.engine_error is not None:
                 self.errors.report(self.context.engine_error, action="verify")
                 return
@@ -333,13 +334,12 @@ class VerifyPage(Page):
             return
         source, name, box = self.source, self.source_name, self.user_box
         customer_id = self._customer_to_check() if verify else ""
-        user = self.context.user.username
         store = self.context.store
 
         def work(task: TaskHandle) -> VerifyOutcome:
             started = time.perf_counter()
             try:
-                prepared = verifier.prepare(source, name, box)
+                prepared = session.prepare(source, name, box)
             except NoSignatureError as exc:
                 # still show the cheque, so the clerk can draw the box by hand
                 return VerifyOutcome(load_image(source, name=name), None, None, [], exc)
@@ -347,7 +347,7 @@ class VerifyPage(Page):
             result, refs = None, []
             if customer_id:
                 try:
-                    result = verifier.verify(customer_id, prepared, user=user)
+                    result = session.verify(customer_id, prepared)
                 except Exception as exc:  # noqa: BLE001 - unknown customer, no references, refused...
                     # the cheque and its signature stay on screen beside the message
                     return VerifyOutcome(prepared.image, prepared, None, [], exc)
@@ -425,19 +425,19 @@ class VerifyPage(Page):
     def _questioned_tile(self, prepared: PreparedSignature) -> Tile:
         """The signature being checked, described as what it is: a crop, found, or boxed by hand."""
         if self.user_box is not None:
-            caption = "in the box you set by hand"
+            caption = "box set by hand"
         elif prepared.box is not None:
             caption = "found on the cheque"
         else:
-            caption = "the image as given (a signature crop)"
+            caption = "a crop, as given"
         return Tile("This signature", ink_on_paper(prepared.normalized), caption, highlight=True)
 
     def _update_gauge(self, result: VerificationResult | None) -> None:
         if result is not None:
             self.gauge.set_values(result.score, result.thresholds.accept, result.thresholds.reject)
-        elif self.context.verifier is not None:
+        elif self.context.session is not None:
             try:
-                t = self.context.verifier.thresholds()
+                t = self.context.session.thresholds()
             except StoreError:  # server out of reach: keep the last ones; the check itself will say so
                 t = self.gauge
             self.gauge.set_values(None, t.accept, t.reject)
@@ -456,10 +456,10 @@ class VerifyPage(Page):
     def record_final(self, final: str) -> None:
         if self.outcome is None or self.outcome.result is None or self.outcome.result.record_id is None:
             return
-        verifier, record_id, user = self.context.verifier, self.outcome.result.record_id, self.context.user.username
+        session, record_id = self.context.session, self.outcome.result.record_id
 
         def work(_task: TaskHandle) -> str:
-            verifier.record_final_decision(record_id, final, user)
+            session.record_final_decision(record_id, final)
             return final
 
         self.runner.submit("final", work, self._final_recorded,

@@ -151,10 +151,10 @@ class CalibrationPanel(QGroupBox):
         self.apply_button.setEnabled(bool(ready) and self.context.can(Permission.SET_THRESHOLDS))
 
     def refresh_status(self) -> None:
-        verifier = self.context.verifier
-        if verifier is None or not self.context.can(Permission.SET_THRESHOLDS):
+        session = self.context.session
+        if session is None or not self.context.can(Permission.SET_THRESHOLDS):
             return
-        store, version = verifier.store, verifier.model_version
+        store, version = session.store, session.model_version
         self.runner.submit("calibration.status", lambda _t: (calibration_status(store, version), label_policy(store)),
                            self._show_status,
                            lambda exc, details: self.errors.report(exc, details, action="read the calibration"))
@@ -166,10 +166,10 @@ class CalibrationPanel(QGroupBox):
 
     def save_policy(self) -> None:
         """Which final decisions count as labels: an administrator's choice, audited by the core."""
-        verifier, policy = self.context.verifier, self.policy.currentData()
-        if verifier is None:
+        session, policy = self.context.session, self.policy.currentData()
+        if session is None:
             return
-        user, store, audit = verifier.user, verifier.store, verifier.audit
+        user, store, audit = session.user, session.store, session.audit
         self.runner.submit("calibration.policy", lambda _t: set_label_policy(store, user, policy, audit),
                            lambda p: self.status.setText(f"Labels from now on: {LABEL_POLICIES[p]}."),
                            self._failed("set the label policy"))
@@ -181,21 +181,21 @@ class CalibrationPanel(QGroupBox):
             self.folder.setText(path)
 
     def compute(self) -> None:
-        verifier = self.context.verifier
-        if verifier is None:
+        session = self.context.session
+        if session is None:
             self.status.setText("The model is not loaded yet.")
             return
         folder = Path(self.folder.text().strip()) if self.folder.text().strip() else None
         options = {"use_store": self.use_store.isChecked(), "folder": folder,
                    "target_far": self.target_far.value() / 100, "target_frr": self.target_frr.value() / 100,
                    "confidence": self.confidence.currentData()}
-        user = verifier.user
+        user = session.user
 
         def work(task: TaskHandle) -> Proposal:
-            calibration = propose(verifier, user, progress=lambda done, total: task.progress((done, total)),
+            calibration = propose(session, user, progress=lambda done, total: task.progress((done, total)),
                                   **options)
             return Proposal(calibration, curves_for(calibration),
-                            calibration_status(verifier.store, verifier.model_version))
+                            calibration_status(session.store, session.model_version))
 
         self.proposal = None
         self._enable_apply()
@@ -227,10 +227,10 @@ class CalibrationPanel(QGroupBox):
         self._enable_apply()
 
     def apply(self) -> None:
-        verifier, proposal = self.context.verifier, self.proposal
-        if verifier is None or proposal is None:
+        session, proposal = self.context.session, self.proposal
+        if session is None or proposal is None:
             return
-        user, store, audit, version = verifier.user, verifier.store, verifier.audit, verifier.model_version
+        user, store, audit, version = session.user, session.store, session.audit, session.model_version
 
         def done(event) -> None:
             self.proposal = None
@@ -244,10 +244,10 @@ class CalibrationPanel(QGroupBox):
                            self._failed("apply the calibration"))
 
     def revert(self) -> None:
-        verifier = self.context.verifier
-        if verifier is None:
+        session = self.context.session
+        if session is None:
             return
-        user, store, audit = verifier.user, verifier.store, verifier.audit
+        user, store, audit = session.user, session.store, session.audit
 
         def done(event) -> None:
             self.status.setText(f"Calibration {event.reverted_id} reverted (audit record {event.audit_id}).")

@@ -240,11 +240,6 @@ class ChequeView(QGraphicsView):
         self._key_timer.start()  # one verification after the clerk pauses, not one per key press
         event.accept()
 
-    def flush_pending_edit(self) -> None:
-        """Emit a keyboard edit now instead of after the pause (tests)."""
-        if self.take_pending_edit():
-            self._emit_box()
-
     def take_pending_edit(self) -> bool:
         """True (and forget the pause) when a keyboard edit has not been emitted yet."""
         pending = self._key_timer.isActive()

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPixmap
 from ...core.batch import REVIEW_ORDER, ItemResult
 from ...core.score_scale import similarity
 from ..theme import DECISION_COLOURS, DECISION_SYMBOLS
+from .images import fit_thumbnail
 
 COLUMNS = ("Signature", "Item", "Customer", "Similarity", "Decision", "Problem")
 DECISION_WORDS = {"match": "Match", "refer": "Refer", "no_match": "No match"}
@@ -61,8 +62,7 @@ class ResultsModel(QAbstractTableModel):
         self.beginResetModel()
         self.results = list(results)
         # a view draws a pixmap at its own size and clips it to the cell: fit it in, whole
-        self.thumbnails = {key: pixmap.scaled(self.thumbnail_size, Qt.AspectRatioMode.KeepAspectRatio,
-                                              Qt.TransformationMode.SmoothTransformation)
+        self.thumbnails = {key: fit_thumbnail(pixmap, self.thumbnail_size.width(), self.thumbnail_size.height())
                            for key, pixmap in thumbnails.items() if not pixmap.isNull()}
         self.endResetModel()
 

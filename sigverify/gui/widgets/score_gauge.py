@@ -79,10 +79,15 @@ class ScoreGauge(QWidget):
             x = x_of(value)
             painter.drawLine(int(x), int(bar.bottom()), int(x), int(bar.bottom() + 5))
             painter.drawText(QRectF(x - 40, bar.bottom() + 5, 80, 20), Qt.AlignmentFlag.AlignCenter, str(value))
+        metrics = QFontMetrics(small)
+        half = {v: metrics.horizontalAdvance(str(v)) / 2 + 4 for v in (reject, accept)}
+        taken = [(x_of(v) - half[v], x_of(v) + half[v]) for v in (reject, accept)]
         for value in (low, high):  # the ends of the fixed scale, so it reads as 0..100
-            if min(abs(value - reject), abs(value - accept)) < 8:
-                continue  # a threshold's own number sits there
             x = x_of(value)
+            width = metrics.horizontalAdvance(str(int(value)))
+            left, right = (x, x + width) if value == low else (x - width, x)
+            if any(left < end and start < right for start, end in taken):
+                continue  # a threshold's own number sits there
             align = Qt.AlignmentFlag.AlignLeft if value == low else Qt.AlignmentFlag.AlignRight
             painter.drawText(QRectF(x - (0 if value == low else 40), bar.bottom() + 5, 40, 20),
                              align | Qt.AlignmentFlag.AlignVCenter, str(int(value)))
