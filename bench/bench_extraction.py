@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="also this many cheques of the classic four layouts (the rules were tuned on them)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--real", action="store_true", help="also the hand-labelled real scans")
-    ap.add_argument("--methods", default="rules,learned", help="finders to compare, side by side")
+    ap.add_argument("--methods", default="rules,learned,hybrid", help="finders to compare, side by side")
     ap.add_argument("--dump", type=Path, default=None, help="write PNGs of misses here")
     ap.add_argument("--verbose", action="store_true", help="one line per real scan")
     args = ap.parse_args(argv)

@@ -33,8 +33,8 @@ def test_missing_or_damaged_finder_model_falls_back_to_rules_and_says_so_once(fi
     finder_at(path)
     cheque = generate_cheque(3, signed=True, datasets=None)
     with caplog.at_level(logging.WARNING, logger="sigverify.core.extraction"):
-        first = extraction.find_signature(cheque.image)
-        second = extraction.find_signature(cheque.image)
+        first = extraction.find_signature(cheque.image, method="hybrid")
+        second = extraction.find_signature(cheque.image, method="hybrid")
     assert first.found and first.is_cheque and second.box == first.box      # the rules still find it
     notice = extraction.finder_notice()
     assert notice and "rule-based" in notice and "finder.onnx" in notice
@@ -98,3 +98,53 @@ def test_training_and_test_writer_pools_share_no_writer():
     assert not train_writers & test_writers
     assert {d for d, _ in train_writers} == {"cedar", "crossmedia-chinese"}
     assert max(w for d, w in train_writers if d == "cedar") <= 35
+
+
+# --- the shipped finder model ----------------------------------------------------------------
+def test_shipped_finder_is_a_checked_finder_model_the_verifier_refuses():
+    from sigverify.core.engine import Engine
+    from sigverify.core.model_trust import ModelCard
+    from sigverify.core.paths import card_path_for
+
+    path = finder.default_finder_path()
+    model = finder.LearnedFinder(path)
+    assert model.metadata.kind == "finder" and model.metadata.signed_mass > 0
+    card = ModelCard.read(card_path_for(path))
+    assert card.kind == "finder" and card.details["layout_families"]["held_out"] == list(HELDOUT_FAMILIES)
+    assert path.stat().st_size < 2_000_000
+    with pytest.raises(ModelError):
+        Engine(path, warm_up=False)
+
+
+@pytest.mark.parametrize("family", HELDOUT_FAMILIES)
+def test_learned_finder_finds_signatures_on_layouts_it_never_saw(family, finder_at):
+    """Held-out families, synthetic writers (no shared data needed): the network alone finds them."""
+    finder_at(finder.bundled_model_path(finder.FINDER_MODEL_FILE))
+    hits = 0
+    for seed in range(3):
+        cheque = generate_cheque(900 + seed, layout=family, extras=True, signed=True, datasets=None)
+        result = extraction.find_signature(cheque.image, method="learned")
+        assert result.is_cheque
+        box, truth = result.box, cheque.box
+        if box is not None:
+            ix = max(0, min(box[2], truth[2]) - max(box[0], truth[0]))
+            iy = max(0, min(box[3], truth[3]) - max(box[1], truth[1]))
+            union = (box[2] - box[0]) * (box[3] - box[1]) + (truth[2] - truth[0]) * (truth[3] - truth[1]) - ix * iy
+            hits += ix * iy / union >= 0.3
+    assert hits >= 2
+
+
+def test_a_damaged_shipped_model_is_refused_by_its_card(finder_at, tmp_path):
+    """A bit flipped in the file: the card's SHA-256 no longer matches, the rules stand in."""
+    from sigverify.core.paths import card_path_for
+
+    source = finder.default_finder_path()
+    copy = tmp_path / source.name
+    data = bytearray(source.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    card_path_for(copy).write_bytes(card_path_for(source).read_bytes())
+    finder_at(copy)
+    with pytest.raises(ModelError, match="does not match its card"):
+        extraction.learned_finder(required=True)
+    assert "rule-based" in extraction.finder_notice()

@@ -39,7 +39,13 @@ class FinderMetadata:
     output_stride: int = 2          # input pixels per output cell
     input_version: str = INPUT_VERSION
     cell_threshold: float = 0.5     # a cell is signature ink above this probability
-    signed_threshold: float = 0.5   # the cheque is signed if its best group's peak is above this
+    signed_threshold: float = 0.5   # no cell above this probability: unsigned
+    # signed if the chosen cells' summed probability (the signature's "mass", in cells) reaches this
+    # (set on validation cheques: about 1 % of signed ones fall below it)
+    signed_mass: float = 50.0
+    # stricter: where the rules found nothing, the network overrules them only from this mass on
+    # (set so that few unsigned validation cheques reach it)
+    override_mass: float = 100.0
     training_data: str = ""
     metrics: dict | None = None
     created: str = ""
@@ -125,14 +131,14 @@ def _cells_to_box(ys, xs, geo: FinderGeometry, stride: int) -> tuple[int, int, i
             int(min(geo.width, np.ceil(x2))), int(min(geo.height, np.ceil(y2))))
 
 
-def _signature_cells(prob: np.ndarray, meta: FinderMetadata) -> tuple[np.ndarray, float]:
+def signature_cells(prob: np.ndarray, meta: FinderMetadata) -> tuple[np.ndarray, float, float]:
     """Bool cells of the signature: the strongest group of likely cells and its same-row neighbours
-    (a second word, a co-signatory). Returns (cells, peak probability)."""
+    (a second word, a co-signatory). Returns (cells, peak probability, mass)."""
     peak = float(prob.max())
     # a faint but signed cheque (peak between the signed and the cell threshold) still gets cells
     hot = (prob > min(meta.cell_threshold, 0.6 * peak)).astype(np.uint8)
     if peak < meta.signed_threshold:
-        return np.zeros_like(hot, dtype=bool), peak
+        return np.zeros_like(hot, dtype=bool), peak, 0.0
     # words of one signature are a few cells apart: group them before choosing
     grouped = cv2.dilate(hot, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 3)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
@@ -146,15 +152,15 @@ def _signature_cells(prob: np.ndarray, meta: FinderMetadata) -> tuple[np.ndarray
         if i == best or (mass[i] >= 0.35 * mass[best] and overlap > 0.3 * stats[i, 3]):
             keep[i] = True
     cells = keep[labels] & (hot > 0)
-    return cells, float(prob[labels == best].max())
+    return cells, float(prob[labels == best].max()), float(prob[cells].sum())
 
 
 def read_answer(logits: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta: FinderMetadata,
-                ink_threshold: float = 40.0) -> FinderAnswer:
+                ink_threshold: float = 40.0, min_mass: float | None = None) -> FinderAnswer:
     """Network output (H', W') logits -> box, ink mask and confidence in original pixels."""
     prob = 1.0 / (1.0 + np.exp(-logits.astype(np.float32)))
-    cells, peak = _signature_cells(prob, meta)
-    if peak < meta.signed_threshold or not cells.any():
+    cells, peak, mass = signature_cells(prob, meta)
+    if mass < (meta.signed_mass if min_mass is None else min_mass) or not cells.any():
         return FinderAnswer(False, None, round(1.0 - peak, 3), None)
     ys, xs = np.nonzero(cells)
     stride = meta.output_stride
@@ -198,8 +204,10 @@ class LearnedFinder:
             raise ModelError(f"{self.path.name}: metadata names input {self.metadata.input_name!r}, "
                              f"model has {inputs}")
 
-    def find(self, gray: np.ndarray) -> FinderAnswer:
+    def find(self, gray: np.ndarray, overrule: bool = False) -> FinderAnswer:
+        """``overrule``: the rules found nothing; call it signed only above the stricter threshold."""
         meta = self.metadata
         x, geo = finder_input(gray, meta.input_width, meta.input_height)
         logits = self.session.run([meta.output_name], {meta.input_name: x})[0][0, 0]
-        return read_answer(logits, gray, geo, meta)
+        return read_answer(logits, gray, geo, meta,
+                           min_mass=max(meta.override_mass, meta.signed_mass) if overrule else None)

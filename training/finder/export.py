@@ -1,8 +1,9 @@
 """Export the trained finder to ONNX with its metadata (kind "finder"), and write its card.
 
-The signed/unsigned threshold is set here on the validation cheques (training families, seeds
-of their own): the lowest peak probability that keeps signed cheques called unsigned at or
-under 1 %, capped at 0.5. The card records the data, the layout families (trained and held
+The signed/unsigned thresholds are set here on the validation cheques (training families, seeds
+of their own), on the signature's mass (summed probability of its cells): ``signed_mass`` keeps
+about 1 % of signed cheques below it; ``override_mass`` (the hybrid's, where the rules found
+nothing) lets at most 5 % of unsigned ones through. The card records the data, the layout families (trained and held
 out), the writer pools and the figures; ``bench/bench_extraction.py`` adds the benchmark's."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sigverify.core.finder import FinderMetadata
+from sigverify.core.finder import FinderMetadata, signature_cells
 from sigverify.core.model_trust import FINDER, ModelCard
 from sigverify.core.paths import card_path_for
 from sigverify.synth.cheques import HELDOUT_FAMILIES, TRAIN_FAMILIES
@@ -27,10 +28,6 @@ TRAINING_DATA = (f"generated cheques (sigverify.synth.cheques, extras) of the la
                  "Signatures: CEDAR writers 1-35 (genuine) and crossmedia-chinese persons e001-e060 only.")
 
 
-def signed_threshold(peaks: np.ndarray, signed: np.ndarray, max_missed: float = 0.01) -> float:
-    return float(min(0.5, np.quantile(peaks[signed], max_missed)))
-
-
 def export(ckpt: Path, out: Path, version: str) -> Path:
     state = torch.load(ckpt, weights_only=False)
     model = FinderNet()
@@ -38,14 +35,20 @@ def export(ckpt: Path, out: Path, version: str) -> Path:
     model.eval()
     vx, vy, vsigned, _ = load_cache(Path(state["config"]["cache"]), "val")
     logits = predict(model, vx)
-    peaks = (1 / (1 + np.exp(-logits))).reshape(len(logits), -1).max(axis=1)
-    threshold = signed_threshold(peaks, vsigned)
+    base = FinderMetadata(version=version)
+    masses = np.array([signature_cells(1 / (1 + np.exp(-lo)), base)[2] for lo in logits])
+    signed_mass = float(np.quantile(masses[vsigned], 0.01))
+    # the hybrid's override: at most 5 % of unsigned validation cheques reach it
+    override = float(max(signed_mass, np.quantile(masses[~vsigned], 0.95)))
     val = cell_metrics(logits, vy, vsigned)
-    val.update(signed_threshold=round(threshold, 4), val_cheques=int(len(vx)),
-               val_signed_called_unsigned=float(np.mean(peaks[vsigned] < threshold)),
-               val_unsigned_detected=float(np.mean(peaks[~vsigned] < threshold)))
+    val.update(signed_mass=round(signed_mass, 2), override_mass=round(override, 2), val_cheques=int(len(vx)),
+               val_signed_called_unsigned=float(np.mean(masses[vsigned] < signed_mass)),
+               val_unsigned_detected=float(np.mean(masses[~vsigned] < signed_mass)),
+               val_signed_reaching_override=float(np.mean(masses[vsigned] >= override)),
+               val_unsigned_reaching_override=float(np.mean(masses[~vsigned] >= override)))
     meta = FinderMetadata(version=version, input_width=WIDTH, input_height=HEIGHT, output_stride=STRIDE,
-                          signed_threshold=round(threshold, 4), training_data=TRAINING_DATA,
+                          signed_mass=round(signed_mass, 2), override_mass=round(override, 2),
+                          training_data=TRAINING_DATA,
                           metrics={k: round(v, 4) if isinstance(v, float) else v for k, v in val.items()},
                           created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     # the verifier's exporter: same ONNX checks, metadata under the same key (FinderMetadata has the
@@ -84,7 +87,7 @@ def write_card(path: Path, meta: FinderMetadata, state: dict, bench: dict | None
         output={"name": meta.output_name, "stride": meta.output_stride, "what": "signature-ink logit per cell"},
         layout_families={"trained": list(TRAIN_FAMILIES), "held_out": list(HELDOUT_FAMILIES)},
         training={k: str(v) for k, v in state.get("config", {}).items()},
-        epochs_done=int(state.get("epoch", -1)) + 1, signed_threshold=meta.signed_threshold,
+        epochs_done=int(state.get("epoch", -1)) + 1, signed_mass=meta.signed_mass, override_mass=meta.override_mass,
         benchmark=bench if bench is not None else old.get("benchmark"))
     card.write(card_file)
     return card_file
