@@ -25,6 +25,20 @@ from sigverify.core.signature_sets import Sample, read_signature_set, writers_of
 
 # bump when the path from file to cached array changes, so stale caches are not reused
 LOADER_VERSION = "app-prepare-1"
+# the core modules that turn a file into the model input: the cache key hashes their source, so a
+# change to the app's decoding, signature finding or normalisation invalidates cached arrays
+_APP_PATH_MODULES = ("imaging", "extraction", "finder", "normalize", "pipeline")
+
+
+def app_path_fingerprint() -> str:
+    import sigverify.core as core
+
+    digest = hashlib.sha256()
+    for name in _APP_PATH_MODULES:
+        path = Path(core.__file__).parent / f"{name}.py"
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def datasets_root() -> Path:
@@ -138,7 +152,8 @@ def cache_dir() -> Path:
 def cached_dataset(spec: str, params: NormalizationParams, progress: bool = True) -> ImageSet:
     """read_dataset + normalise, cached in an npz keyed by the file list and the parameters."""
     samples = read_dataset(spec)
-    key_src = json.dumps([LOADER_VERSION, params.to_dict(), [(s.path, s.writer, s.kind, s.person) for s in samples]])
+    files = [(s.path, s.writer, s.kind, s.person) for s in samples]
+    key_src = json.dumps([LOADER_VERSION, app_path_fingerprint(), params.to_dict(), files])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", spec)[-60:]
     path = cache_dir() / f"{safe}-{key}.npz"
