@@ -296,8 +296,9 @@ def test_cli_batch_reports_and_json(verifier, cheque_dir, test_model, db_url, tm
 
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(verifier, cheque_dir, test_model, db_url, tmp_path):
-    # enough items that the run is still going when the signal arrives
-    for copy in range(3):
+    # enough items that the run is still going when the signal arrives, even when a loaded
+    # machine delays the first stored result (3 copies once finished before the signal)
+    for copy in range(8):
         for path in sorted(cheque_dir.rglob("C*_0*.png")):
             (path.parent / f"{path.stem}_copy{copy}.png").write_bytes(path.read_bytes())
     command = [sys.executable, "-m", "sigverify.cli.main", "batch", str(cheque_dir), "--pattern", PATTERN,
