@@ -40,3 +40,12 @@ def add_records(store, scores, final, by, k=1, model="test-1", customers=None):
              "user": "bob", "reference_scores": json.dumps([{"reference_id": j, "score": float(s)} for j in range(k)]),
              "created_at": now_iso(), "final_decision": final, "final_by": by} for i, s in enumerate(scores)]
     store.run(lambda conn: conn.execute(insert(verifications), rows))
+
+
+def write_unsigned_cheque(path: Path, seed: int = 99) -> Path:
+    """A generated whole cheque with no signature on it (the finder judges it unsigned)."""
+    from sigverify.synth.cheques import generate_cheque
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), generate_cheque(seed, signed=False, datasets=None, photo=False, dpi=150.0).image)
+    return path

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from fixture_files import write_unsigned_cheque
 
 
 def sigverify(*args, env=None, check=False):
@@ -86,3 +87,19 @@ def test_cuda_note_only_where_signatures_are_compared(common, signature_files, m
     assert "CUDA" not in capsys.readouterr().err
     assert main(["register", "C-3", str(signature_files["a0"]), *options]) == 0
     assert capsys.readouterr().err.count("CUDA cannot be used") == 1
+
+
+def test_an_unsigned_cheque_is_referred_to_a_person_not_an_error(common, signature_files, tmp_path):
+    cheque = write_unsigned_cheque(tmp_path / "unsigned.png")
+    sigverify("register", "C-9", signature_files["a0"], *common, check=True)
+    text = sigverify("verify", "C-9", cheque, *common)
+    assert text.returncode == 0 and "error" not in text.stderr
+    assert text.stdout.strip() == "Refer: no signature found on the cheque: a person must check it"
+    result = json.loads(sigverify("verify", "C-9", cheque, "--json", *common, check=True).stdout)
+    assert result["decision"] == "refer" and result["score"] is None and result["reference_scores"] == []
+    assert result["reason"] == "no signature found on the cheque: a person must check it"
+    assert result["record_id"] is not None and result["box"] is None
+    # recorded and audited like any verification: the trail still checks out
+    assert sigverify("audit", "verify", *common).returncode == 0
+    # extract only looks for the signature: there is none, exit 5 as before
+    assert sigverify("extract", cheque, *common).returncode == 5

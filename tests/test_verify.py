@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fixture_files import write_unsigned_cheque
 from model_factory import build_test_model
 
 from sigverify.core.engine import Engine
@@ -81,3 +82,30 @@ def test_model_upgrade_recomputes_reference_embeddings(tmp_path, db_url, signatu
     [ref] = new.store.references_for("C-1")
     assert ref.model_version == "v2"
     assert new.verify("C-1", signature_files["a0"]).score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_an_unsigned_cheque_is_a_recorded_refer_with_the_reason(verifier, signature_files, tmp_path):
+    verifier.register("C-1", [signature_files["a0"]])
+    cheque = write_unsigned_cheque(tmp_path / "unsigned.png")
+    result = verifier.verify("C-1", cheque, user="clerk")
+    assert result.decision is Decision.REFER and result.score is None and result.reference_scores == []
+    assert result.reason == "no signature found on the cheque: a person must check it"
+    assert result.best_reference_id is None and result.box is None and result.file_sha256
+    row = verifier.store.verification(result.record_id)
+    assert row.decision == "refer" and row.score is None and row.user == "clerk"
+    # looking for the signature alone still says there is none, and so does registering it
+    with pytest.raises(NoSignatureError, match="no signature found"):
+        verifier.prepare(cheque)
+    with pytest.raises(NoSignatureError):
+        verifier.register("C-1", [cheque])
+    # a customer without references is still told so, not referred
+    verifier.store.add_customer("C-3", name="No refs")
+    with pytest.raises(NoSignatureError, match="no reference"):
+        verifier.verify("C-3", cheque)
+
+
+def test_a_clean_crop_and_a_blank_page_are_never_referred_as_unsigned(verifier, signature_files):
+    verifier.register("C-1", [signature_files["a0"]])
+    assert verifier.verify("C-1", signature_files["a1"]).score is not None
+    with pytest.raises(NoSignatureError):  # blank: bad input, an error as before
+        verifier.verify("C-1", signature_files["blank"])

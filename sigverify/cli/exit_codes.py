@@ -29,7 +29,9 @@ MEANING: dict[ExitCode, str] = {
     ExitCode.USAGE: "wrong command line (unknown option, missing argument); a bare `sigverify` prints the help",
     ExitCode.UNKNOWN_CUSTOMER: "unknown customer",
     ExitCode.UNREADABLE_IMAGE: "an image cannot be read (not an image, damaged, too large)",
-    ExitCode.NO_SIGNATURE: "no signature found on the image (`verify`, `extract`), or no ink on it",
+    ExitCode.NO_SIGNATURE: "no signature found on the image (`extract`), or no ink in the crop or box given to "
+                           "`verify`; `verify` of a whole cheque judged unsigned is not an error: decision "
+                           "refer, exit 0",
     ExitCode.MODEL: "the model file is missing, damaged or does not match its card",
     ExitCode.DATABASE: "database problem: no database at `--db` (create one with `sigverify init`), locked, "
                        "wrong encryption key",

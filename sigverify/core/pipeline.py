@@ -36,6 +36,21 @@ class NoSignatureError(ValueError):
     """Nothing usable as a signature in the image (blank, unsigned cheque, not a signature)."""
 
 
+UNSIGNED_REASON = "no signature found on the cheque: a person must check it"
+
+
+class UnsignedChequeError(NoSignatureError):
+    """The finder judged a whole cheque unsigned. Not bad input: ``extract`` reports it as no
+    signature, but a verification turns it into a "refer" decision (Verifier.refer_unsigned), so
+    the clerk still sees the cheque and a person checks it."""
+
+    def __init__(self, message: str, file_name: str, sha256: str, image: LoadedImage | None):
+        super().__init__(message)
+        self.file_name = file_name
+        self.sha256 = sha256
+        self.image = image  # the decoded cheque, to show (None when given as a bare array)
+
+
 # --- prepare ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SignatureQuality:
@@ -121,6 +136,9 @@ def prepare(source: Source, params: NormalizationParams, *, name: str | None = N
         found_by = "user box"
     else:
         extraction = locate_signature(gray, dpi)
+        if not extraction.found and extraction.is_cheque:
+            raise UnsignedChequeError(f"{label}: no signature found ({extraction.reason or 'unsigned'})",
+                                      label, sha256, image if keep else None)
         if not extraction.found or extraction.crop is None:
             raise NoSignatureError(f"{label}: no signature found ({extraction.reason or 'nothing signature-like'})")
         found_by = "finder" if extraction.is_cheque else "whole image"

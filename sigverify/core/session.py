@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from .batch import BatchOptions, BatchProgress, BatchRunner, ItemResult
 from .engine import Engine
-from .pipeline import Box, PreparedSignature, ScoreResult, Thresholds
+from .pipeline import Box, PreparedSignature, ScoreResult, Thresholds, UnsignedChequeError
 from .security import AccessPolicy, AuditLog, Permission, User, accepted_model_hashes
 from .store import Store
 from .verify import RegistrationResult, VerificationResult, Verifier
@@ -80,6 +80,12 @@ class Session:
         self.policy.require(Permission.VERIFY)
         return self.verifier.verify(customer_id, source, name=name, box=box, user=self.policy.username,
                                     record=record)
+
+    def refer_unsigned(self, customer_id: str, unsigned: UnsignedChequeError, record: bool = True
+                       ) -> VerificationResult:
+        """The "refer" verification of a cheque ``prepare`` judged unsigned (what ``verify`` returns)."""
+        self.policy.require(Permission.VERIFY)
+        return self.verifier.refer_unsigned(customer_id, unsigned, user=self.policy.username, record=record)
 
     def record_final_decision(self, record_id: int, final: str) -> None:
         self.policy.require(Permission.FINAL_DECISION)

@@ -17,6 +17,7 @@ import numpy as np
 from .engine import Engine
 from .model_trust import ModelMetadata
 from .pipeline import (
+    UNSIGNED_REASON,
     Box,
     Decision,
     NoSignatureError,
@@ -25,6 +26,7 @@ from .pipeline import (
     ScoreAdjustment,
     ScoreResult,
     Thresholds,
+    UnsignedChequeError,
     prepare,
     score,
 )
@@ -36,7 +38,7 @@ THRESHOLDS_SETTING = "thresholds"
 @dataclass(frozen=True)
 class VerificationResult:
     customer_id: str
-    score: float
+    score: float | None  # None: nothing was scored (an unsigned cheque, referred to a person)
     decision: Decision
     thresholds: Thresholds
     reference_scores: list[ReferenceScore]
@@ -48,16 +50,20 @@ class VerificationResult:
     record_id: int | None = None
     prepared: PreparedSignature | None = field(default=None, repr=False, compare=False)
     raw_score: float | None = None  # the best cosine, when a score adjustment made ``score`` differ
+    reason: str | None = None  # why the decision was made without a score (an unsigned cheque)
 
     @property
-    def best_reference_id(self) -> int:
+    def best_reference_id(self) -> int | None:
+        if not self.reference_scores:
+            return None
         return max(self.reference_scores, key=lambda r: r.score).reference_id
 
     def to_dict(self) -> dict:
         return {
             "customer_id": self.customer_id,
-            "score": round(self.score, 6),
+            "score": None if self.score is None else round(self.score, 6),
             "decision": self.decision.value,
+            "reason": self.reason,
             "thresholds": self.thresholds.to_dict(),
             "reference_scores": [{"reference_id": r.reference_id, "score": round(r.score, 6)}
                                  for r in self.reference_scores],
@@ -183,7 +189,10 @@ class Verifier:
                user: str | None = None, record: bool = True) -> VerificationResult:
         # unknown customer first: a clerk must not wait for the model to hear the ID is wrong
         self.store.require_customer(customer_id)
-        prepared = source if isinstance(source, PreparedSignature) else self.prepare(source, name, box)
+        try:
+            prepared = source if isinstance(source, PreparedSignature) else self.prepare(source, name, box)
+        except UnsignedChequeError as unsigned:
+            return self.refer_unsigned(customer_id, unsigned, user=user, record=record)
         embedding = self.engine.embed(prepared.normalized[None])[0]
         return self.verify_embedding(customer_id, prepared, embedding, user=user, record=record)
 
@@ -194,6 +203,20 @@ class Verifier:
                                     scored.reference_scores, self.model_version, list(self.engine.providers),
                                     prepared.box, prepared.file_name, prepared.sha256, prepared=prepared,
                                     raw_score=scored.raw_score if scored.raw_score != scored.score else None)
+        return self._recorded(result, user, record)
+
+    def refer_unsigned(self, customer_id: str, unsigned: UnsignedChequeError, user: str | None = None,
+                       record: bool = True) -> VerificationResult:
+        """A whole cheque the finder judged unsigned: decision "refer" with the reason and no score,
+        recorded like any verification (a person must look at it; it is not bad input)."""
+        self.store.require_customer(customer_id)
+        reference_matrix(self.store, customer_id)  # no references: the same error as a scored check
+        result = VerificationResult(customer_id, None, Decision.REFER, self.thresholds(), [], self.model_version,
+                                    list(self.engine.providers), None, unsigned.file_name, unsigned.sha256,
+                                    reason=UNSIGNED_REASON)
+        return self._recorded(result, user, record)
+
+    def _recorded(self, result: VerificationResult, user: str | None, record: bool) -> VerificationResult:
         if not record:
             return result
         record_id = self.store.record_verification(self._record_values(result, user), on_commit=lambda conn, rid:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from fixture_files import write_unsigned_cheque
 from gui_helpers import CUSTOMER, drop_files, wait_idle
 from PySide6.QtCore import QPoint, Qt
 
@@ -254,3 +255,20 @@ def test_ambiguous_name_says_which_customers_fit(qtbot, registered, window, sign
     shown = window.errors.last
     assert shown is not None and "C001 (Alice Example)" in shown.text and "C003 (Alice Other)" in shown.text
     assert page.outcome.result is None  # nobody was verified on a guess
+
+
+def test_an_unsigned_cheque_shows_the_cheque_with_a_refer_banner(qtbot, registered, window, tmp_path, db_url):
+    page = window.pages["verify"]
+    outcome = _verify(qtbot, page, write_unsigned_cheque(tmp_path / "unsigned.png"))
+    result = outcome.result
+    assert outcome.error is None and result is not None and result.score is None
+    assert page.banner.decision == "refer" and "Refer" in page.banner.text()
+    assert "no signature found on the cheque: a person must check it" in page.banner.text()
+    assert window.errors.last is None  # not an error dialog
+    # the cheque stays on screen, the size it is, for the clerk to box a signature by hand
+    assert page.cheque_view.isVisibleTo(window)
+    shown = page.cheque_view.scene().sceneRect()
+    assert (shown.width(), shown.height()) == (outcome.image.gray.shape[1], outcome.image.gray.shape[0])
+    assert page.gauge.score is None
+    assert open_store(db_url).verification(result.record_id).decision == "refer"
+    assert page.final_buttons["refer_to_supervisor"].isEnabled()

@@ -15,6 +15,9 @@ def add_parser(subparsers, common) -> None:
 def run(args, ctx) -> int:
     result = ctx.session.verify(args.customer_id, args.image, box=tuple(args.box) if args.box else None)
     t = result.thresholds
+    if result.score is None:  # an unsigned cheque: referred to a person, not an error
+        ctx.emit(result.to_dict(), f"{result.decision.label}: {result.reason}")
+        return 0
     box = f", signature box {list(result.box)}" if result.box else ""
     ctx.emit(result.to_dict(),
              f"{result.decision.label}: score {result.score:.3f} (match >= {t.accept:.3f}, "

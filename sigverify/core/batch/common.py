@@ -114,6 +114,7 @@ class ItemResult:
             "item": self.key, "file": self.label, "customer_id": self.customer_id,
             "score": None if self.score is None else round(self.score, 6), "decision": self.decision,
             "reference_id": self.reference_id, "box": list(self.box) if self.box else None, "error": self.error,
+            "reason": self.details.get("reason"),  # why a decision came without a score (unsigned cheque)
             "routing": x9.get("routing"), "account": x9.get("account"), "serial": x9.get("serial"),
             "amount_cents": x9.get("amount_cents"),
         }

@@ -52,7 +52,7 @@ def _ray_prepare(row: dict, params: dict) -> dict:
     prepared = prepare_item(item, normalization) if item.error is None else Prepared(item.key, error=item.error)
     ok = prepared.error is None and prepared.normalized is not None
     shape = (normalization.height, normalization.width)
-    return {"key": row["key"], "ok": ok, "error": prepared.error or "",
+    return {"key": row["key"], "ok": ok, "error": prepared.error or "", "refer": prepared.refer or "",
             "normalized": prepared.normalized if ok else np.zeros(shape, np.float32),
             "box": json.dumps(prepared.box), "sha256": prepared.sha256, "crop_png": prepared.crop_png or b"",
             "timings": json.dumps(prepared.timings)}
@@ -147,4 +147,5 @@ def _ray_prepared(batch: dict[str, np.ndarray], i: int) -> Prepared:
     box = json.loads(batch["box"][i])
     return Prepared(str(batch["key"][i]), None, tuple(box) if box else None, str(batch["sha256"][i]),  # type: ignore[arg-type]
                     bytes(batch["crop_png"][i]) or None, json.loads(batch["timings"][i]),
-                    None if ok else str(batch["error"][i]), np.asarray(batch["embedding"][i]) if ok else None)
+                    None if ok else str(batch["error"][i]) or None, np.asarray(batch["embedding"][i]) if ok else None,
+                    str(batch["refer"][i]) or None)

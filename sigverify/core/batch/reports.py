@@ -41,8 +41,8 @@ def review_order(results: list[ItemResult]) -> list[ItemResult]:
                                           r.score if r.score is not None else 0.0, r.key))
 
 
-REPORT_COLUMNS = ("item", "file", "customer_id", "score", "decision", "reference_id", "box", "error", "routing",
-                  "account", "serial", "amount_cents")
+REPORT_COLUMNS = ("item", "file", "customer_id", "score", "decision", "reference_id", "box", "error", "reason",
+                  "routing", "account", "serial", "amount_cents")
 
 
 def write_csv(results: list[ItemResult], path: Path) -> None:
@@ -138,7 +138,8 @@ def write_html(store: Store, run_id: int, results: list[ItemResult], path: Path,
     if len(ordered) > max_thumbnails:
         lines.append(f"<p>Images shown for the first {max_thumbnails} items in review order.</p>")
     lines.append("<h2>Items</h2><table><tr><th>#</th><th>item</th><th>customer</th><th>decision</th>"
-                 "<th>score</th><th>signature on the item</th><th>reference used</th><th>box</th><th>error</th></tr>")
+                 "<th>score</th><th>signature on the item</th><th>reference used</th><th>box</th>"
+                 "<th>error or reason</th></tr>")
     for number, result in enumerate(ordered, start=1):
         if result.reference_id is not None and number <= max_thumbnails and result.reference_id not in references:
             references[result.reference_id] = _reference_thumbnail(store, result.reference_id)
@@ -151,6 +152,6 @@ def write_html(store: Store, run_id: int, results: list[ItemResult], path: Path,
             f"<td>{_img(crops.get(result.key), 'signature crop')}</td>"
             f"<td>{_img(reference, f'reference {result.reference_id}')}</td>"
             f"<td>{html.escape(' '.join(map(str, result.box)) if result.box else '')}</td>"
-            f"<td class='err'>{html.escape(result.error or '')}</td></tr>")
+            f"<td class='err'>{html.escape(result.error or result.details.get('reason') or '')}</td></tr>")
     lines.append("</table></body></html>")
     path.write_text("\n".join(lines), encoding="utf-8")

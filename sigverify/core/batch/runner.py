@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 from sqlalchemy import Connection
 
-from ..pipeline import Thresholds
+from ..pipeline import Decision, Thresholds
 from ..verify import Verifier
 from .backend import BatchBackend
 from .common import (
@@ -78,7 +78,8 @@ class BatchRunner:
         self.waiting = 0.0
         self.worker_cpu = 0.0
         self.ready: list[Ready] = []  # prepared, waiting for the next scoring flush
-        self.failed: list[ItemResult] = []  # errors, written with the next flush
+        # rows without a score (errors, unsigned cheques), written with the next flush
+        self.failed: list[ItemResult] = []
         self.processed = self.errors = 0
         self.decisions: Counter[str] = Counter()
 
@@ -182,6 +183,8 @@ class BatchRunner:
         self.worker_cpu += prepared.timings.get("cpu", 0.0)
         if prepared.error:
             self.fail(item, customer, prepared.error, prepared)
+        elif prepared.refer:
+            self.refer(item, customer, prepared)
         else:
             self.ready.append((item, customer, prepared))
         if len(self.ready) >= self.options.batch_size or len(self.failed) >= self.options.batch_size:
@@ -191,6 +194,12 @@ class BatchRunner:
         # a worker's failure keeps the hash of the bytes it read: the audit record names them
         self.failed.append(ItemResult(item.key, item.label, customer, None, None, None, None, reason,
                                       item_details(item, prepared)))
+
+    def refer(self, item: BatchItem, customer: str, prepared: Prepared) -> None:
+        """A "refer" row without a score (an unsigned cheque), written with the next flush."""
+        details = {**item_details(item, prepared), "reason": prepared.refer}
+        self.failed.append(ItemResult(item.key, item.label, customer, None, Decision.REFER.value, None, None, None,
+                                      details))
 
     # -- embedding, scoring, writing ------------------------------------------------------
     def _flush(self, final: bool = False) -> None:

@@ -29,7 +29,7 @@ from ..engine import Engine
 from ..imaging import read_file_bytes
 from ..model_trust import ModelError
 from ..normalize import NormalizationParams
-from ..pipeline import prepare
+from ..pipeline import UNSIGNED_REASON, UnsignedChequeError, prepare
 from .common import Box
 from .sources import BatchItem
 
@@ -48,6 +48,7 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     embedding: np.ndarray | None = field(default=None, repr=False)  # already embedded (workers, Ray actors)
+    refer: str | None = None  # why the item is a "refer" without a score (a cheque judged unsigned)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ def prepare_item(item: BatchItem, params: NormalizationParams | None = None) -> 
         # judged on, an unreadable image included (here, not in the main process, which never holds them)
         sha256 = hashlib.sha256(data).hexdigest()
         prepared = prepare(data, params, name=item.label, keep=False)
+    except UnsignedChequeError:  # not a failure: a person must look at this cheque
+        return Prepared(item.key, sha256=sha256, timings={"cpu": time.process_time() - cpu_started},
+                        refer=UNSIGNED_REASON)
     except Exception as exc:  # noqa: BLE001 - any failure of one item is that item's row, never the batch's
         return Prepared(item.key, sha256=sha256, timings={"cpu": time.process_time() - cpu_started},
                         error=_reason(exc, item.label))

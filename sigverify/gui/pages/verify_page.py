@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...core.imaging import LoadedImage, load_image
 from ...core.paths import image_file_filter
-from ...core.pipeline import NoSignatureError, PreparedSignature
+from ...core.pipeline import NoSignatureError, PreparedSignature, UnsignedChequeError
 from ...core.score_scale import SCALE_MAX, shown_score, similarity
 from ...core.store import Reference, StoreError
 from ...core.verify import FINAL_DECISIONS, VerificationResult
@@ -340,6 +340,18 @@ class VerifyPage(Page):
             started = time.perf_counter()
             try:
                 prepared = session.prepare(source, name, box)
+            except UnsignedChequeError as unsigned:
+                # a cheque judged unsigned is a "refer" for a person, shown with the cheque (the clerk
+                # may still draw the box by hand); without a customer yet, the hint says what to do
+                image = unsigned.image or load_image(source, name=name)
+                if not customer_id:
+                    return VerifyOutcome(image, None, None, [], unsigned)
+                try:
+                    result = session.refer_unsigned(customer_id, unsigned)
+                except Exception as exc:  # noqa: BLE001 - unknown customer, no references, refused...
+                    return VerifyOutcome(image, None, None, [], exc)
+                refs = [(ref, store.reference_images(ref.id)[1]) for ref in store.references_for(customer_id)]
+                return VerifyOutcome(image, None, result, refs, None, time.perf_counter() - started)
             except NoSignatureError as exc:
                 # still show the cheque, so the clerk can draw the box by hand
                 return VerifyOutcome(load_image(source, name=name), None, None, [], exc)
@@ -410,17 +422,27 @@ class VerifyPage(Page):
 
     def _show_result(self, result: VerificationResult, seconds: float) -> None:
         t = result.thresholds
-        detail = f"similarity {shown_score(result.score, t.accept, t.reject)} of {SCALE_MAX}"
-        self.banner.set_decision(result.decision.value, result.decision.label, detail)
-        self._update_gauge(result)
+        if result.score is None:  # an unsigned cheque: nothing was compared
+            self.banner.set_decision(result.decision.value, result.decision.label,
+                                     f"{result.reason}. Or drag on the cheque to box a signature by hand.")
+            self._update_gauge(None)
+            self.score_label.setText(f"Customer {result.customer_id}: not compared with the references.")
+        else:
+            detail = f"similarity {shown_score(result.score, t.accept, t.reject)} of {SCALE_MAX}"
+            self.banner.set_decision(result.decision.value, result.decision.label, detail)
+            self._update_gauge(result)
+            self._describe_scoring(result, seconds)
+        for button in self.final_buttons.values():
+            button.setEnabled(result.record_id is not None)
+        self.final_label.setText("")
+
+    def _describe_scoring(self, result: VerificationResult, seconds: float) -> None:
+        t = result.thresholds
         source = "set by an administrator" if t.source == "administrator" else "from the model"
         self.score_label.setText(
             f"Customer {result.customer_id}: best of {len(result.reference_scores)} reference(s). "
             f"Match at {similarity(t.accept)} or above, no match below {similarity(t.reject)} "
             f"(similarity 0–{SCALE_MAX}; thresholds {source}). Checked in {seconds:.2f} s.")
-        for button in self.final_buttons.values():
-            button.setEnabled(result.record_id is not None)
-        self.final_label.setText("")
 
     def _questioned_tile(self, prepared: PreparedSignature) -> Tile:
         """The signature being checked, described as what it is: a crop, found, or boxed by hand."""
@@ -433,7 +455,7 @@ class VerifyPage(Page):
         return Tile("This signature", ink_on_paper(prepared.normalized), caption, highlight=True)
 
     def _update_gauge(self, result: VerificationResult | None) -> None:
-        if result is not None:
+        if result is not None and result.score is not None:
             self.gauge.set_values(result.score, result.thresholds.accept, result.thresholds.reject)
         elif self.context.session is not None:
             try:
