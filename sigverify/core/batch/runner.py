@@ -9,6 +9,7 @@ and ``resume`` continues without redoing or duplicating an item.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -122,8 +123,9 @@ class BatchRunner:
         # on a CPU each worker embeds its own items (the main process is left with scoring and the
         # database); with a GPU the main process embeds whole flushes in one call
         embed_in_workers = self.options.workers > 0 and engine.device_label == "CPU"
+        threads = max(1, (os.cpu_count() or 1) // max(1, self.options.workers))
         setup = WorkerSetup(engine.metadata.normalization.to_dict(),
-                            str(engine.path) if embed_in_workers else None, engine.check.sha256)
+                            str(engine.path) if embed_in_workers else None, engine.check.sha256, threads)
         return LocalPoolBackend(self.options.workers, setup, self.prepare, self.options.max_in_flight)
 
     def _audit(self, action: str, details: dict) -> None:

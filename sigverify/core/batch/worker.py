@@ -58,6 +58,9 @@ class WorkerSetup:
     normalization: dict
     model_path: str | None = None  # None: the main process embeds (a GPU), workers only prepare
     model_sha256: str = ""
+    # each worker's share of the cores: with fewer workers than cores a lone worker would
+    # otherwise use one core while the single process it replaces uses them all
+    threads: int = 1
 
 
 _PARAMS = NormalizationParams()
@@ -69,14 +72,15 @@ def _init_worker(setup: WorkerSetup) -> None:
     _PARAMS = NormalizationParams.from_dict(setup.normalization)
     # Ctrl-C goes to the whole process group: the parent decides, workers finish their chunk
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cv2.setNumThreads(1)  # parallelism comes from the processes; OpenCV threads would oversubscribe
+    # parallelism comes from the processes; more OpenCV threads than the worker's share oversubscribe
+    cv2.setNumThreads(setup.threads)
     if setup.model_path:
-        _ENGINE = worker_engine(setup.model_path, setup.model_sha256)
+        _ENGINE = worker_engine(setup.model_path, setup.model_sha256, setup.threads)
 
 
-def worker_engine(model_path: str, sha256: str) -> Engine:
-    """The driver's exact model on one CPU thread (a worker is one core's worth of work)."""
-    engine = Engine(model_path, device="cpu", threads=1, accepted_sha256=[sha256])
+def worker_engine(model_path: str, sha256: str, threads: int = 1) -> Engine:
+    """The driver's exact model on the worker's share of the CPU threads."""
+    engine = Engine(model_path, device="cpu", threads=threads, accepted_sha256=[sha256])
     if engine.check.sha256 != sha256:
         raise ModelError(f"the model file {model_path} changed while the batch ran")
     return engine
