@@ -31,12 +31,11 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .calibration_clusters import CustomerClustering, clustering_of
+from .calibration_clusters import CustomerClustering, bisect_unit, clustering_of
 from .metrics import det_points, far_frr
 
 DEFAULT_TARGET = 0.01
 DEFAULT_CONFIDENCE = 0.95
-_BISECTIONS = 80  # 2^-80: far below any rate a bank can measure
 
 
 # --------------------------------------------------------------------------- binomial maths
@@ -67,18 +66,6 @@ def binomial_sf(k: int, n: int, p: float) -> float:
     return 1.0 - binomial_cdf(k - 1, n, p) if k > 0 else 1.0
 
 
-def _bisect(decreasing_fn, level: float) -> float:
-    """The p in [0, 1] where a function decreasing in p crosses ``level``."""
-    lo, hi = 0.0, 1.0
-    for _ in range(_BISECTIONS):
-        mid = (lo + hi) / 2
-        if decreasing_fn(mid) > level:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 def cp_upper(errors: int, trials: int, confidence: float = DEFAULT_CONFIDENCE) -> float:
     """One-sided upper Clopper-Pearson bound: the true rate is at most this with ``confidence``."""
     _check_counts(errors, trials)
@@ -86,7 +73,7 @@ def cp_upper(errors: int, trials: int, confidence: float = DEFAULT_CONFIDENCE) -
         return 1.0
     if errors == 0:
         return 1.0 - (1.0 - confidence) ** (1.0 / trials)  # closed form
-    return _bisect(lambda p: binomial_cdf(errors, trials, p), 1.0 - confidence)
+    return bisect_unit(lambda p: binomial_cdf(errors, trials, p), 1.0 - confidence, increasing=False)
 
 
 def cp_lower(errors: int, trials: int, confidence: float = DEFAULT_CONFIDENCE) -> float:
@@ -97,7 +84,7 @@ def cp_lower(errors: int, trials: int, confidence: float = DEFAULT_CONFIDENCE) -
     if errors == trials:
         return (1.0 - confidence) ** (1.0 / trials)
     # P(B >= errors) grows with p: bisect on its complement, which falls
-    return _bisect(lambda p: 1.0 - binomial_sf(errors, trials, p), confidence)
+    return bisect_unit(lambda p: 1.0 - binomial_sf(errors, trials, p), confidence, increasing=False)
 
 
 def _last_true(predicate, lo: int, hi: int) -> int:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_BISECTIONS = 80
+_BISECTIONS = 80  # 2^-80: far below any rate a bank can measure
 _TINY = 1e-300
 
 
@@ -67,12 +67,13 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
     return h
 
 
-def _bisect_increasing(fn, level: float) -> float:
-    """The x in [0, 1] where a function increasing in x crosses ``level``."""
+def bisect_unit(fn, level: float, *, increasing: bool) -> float:
+    """The x in [0, 1] where a function monotone in x crosses ``level`` (every bound here is one)."""
     lo, hi = 0.0, 1.0
     for _ in range(_BISECTIONS):
         mid = (lo + hi) / 2
-        if fn(mid) < level:
+        value = fn(mid)
+        if (value < level) if increasing else (value > level):
             lo = mid
         else:
             hi = mid
@@ -81,7 +82,7 @@ def _bisect_increasing(fn, level: float) -> float:
 
 def f_quantile(q: float, d1: float, d2: float) -> float:
     """The q-quantile of Snedecor's F(d1, d2)."""
-    u = _bisect_increasing(lambda u: regularized_beta(u, d1 / 2, d2 / 2), q)
+    u = bisect_unit(lambda u: regularized_beta(u, d1 / 2, d2 / 2), q, increasing=True)
     return d2 * u / (d1 * (1.0 - u)) if u < 1.0 else math.inf
 
 
@@ -92,7 +93,7 @@ def cp_upper_fractional(errors: float, trials: float, confidence: float) -> floa
         return 1.0
     if errors <= 0:
         return 1.0 - (1.0 - confidence) ** (1.0 / trials)
-    return _bisect_increasing(lambda p: regularized_beta(p, errors + 1.0, trials - errors), confidence)
+    return bisect_unit(lambda p: regularized_beta(p, errors + 1.0, trials - errors), confidence, increasing=True)
 
 
 @dataclass(frozen=True)
