@@ -163,7 +163,8 @@ def cached_dataset(spec: str, params: NormalizationParams, progress: bool = True
             return ImageSet(z["images"], [Sample(*m) for m in meta])
     data = normalize_samples(samples, params, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    # one temporary file per process: two runs started together may build the same cache
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     meta = json.dumps([[s.path, s.writer, s.kind, s.person] for s in data.samples])
     np.savez_compressed(tmp, images=data.images, samples=np.array(meta))
     tmp.replace(path)
