@@ -52,3 +52,30 @@ def test_wider_pen_and_blur_spread_ink_without_moving_it():
         ys = torch.arange(128.0).view(1, 1, -1, 1)
         assert torch.allclose((out * ys).sum((2, 3)) / out.sum((2, 3)), (x * ys).sum((2, 3)) / x.sum((2, 3)),
                               atol=1.0), key
+
+
+def test_bitonal_scan_halves_resolution_and_keeps_two_levels():
+    import numpy as np
+
+    from training.degraded import bitonal_scan
+
+    gray = np.full((200, 400), 235, np.uint8)
+    gray[90:110, 50:350] = 40  # a dark stroke on light paper
+    out = bitonal_scan(gray)
+    assert out.shape == (100, 200)
+    assert set(np.unique(out).tolist()) == {0, 255}
+    assert out[50, 100] == 0 and out[10, 10] == 255
+
+
+def test_k1_scores_compare_queries_with_clean_references():
+    import numpy as np
+
+    from training.degraded import k1_scores
+
+    # two writers; each writer's genuine embeddings point one way, the forgery of writer a elsewhere
+    refs = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [0.6, 0.8]], np.float32)
+    writers = np.array(["a", "a", "b", "b", "a"])
+    genuine = np.array([True, True, True, True, False])
+    g, s, r = k1_scores(refs, refs, writers, genuine)
+    assert np.allclose(g, 1.0) and g.size == 2
+    assert np.allclose(s, 0.6) and np.allclose(r, 0.0)
