@@ -1,6 +1,7 @@
 """Benchmark: single verification latency and embedding throughput.
 
     python bench/bench_verify.py [--model PATH] [--device cpu|cuda|auto] [--threads 1]
+    python bench/bench_verify.py --cheques 100      # a whole generated cheque: found + verified
 
 Prints (1) model load + warm-up time, (2) one verification of a signature crop
 (load file + extraction's crop check + normalise + embed + compare against 3 references) p50/p95 after warm-up, with the
@@ -65,6 +66,40 @@ def bench_single(engine: Engine, paths: list[Path], repeats: int) -> dict[str, l
     return stages
 
 
+def bench_cheques(engine: Engine, count: int) -> dict[str, list[float]]:
+    """A whole cheque file found + verified through the app's pipeline (decode, finder, normalise,
+    embed, compare with 3 references) on one core: generated cheques of every layout family and
+    capture (JPEG scan, phone photo, bitonal), written as files like real scans."""
+    from sigverify.core.pipeline import NoSignatureError, prepare
+    from sigverify.synth.cheques import generate_cheque
+
+    cv2.setNumThreads(1)  # one core, like the crop figure: OpenCV would otherwise use them all
+    params = engine.metadata.normalization
+    stages: dict[str, list[float]] = {"decode": [], "extraction": [], "normalisation": [], "embed": [], "total": []}
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for seed in range(count):
+            cheque = generate_cheque(seed, signed=True)
+            path = Path(folder) / f"cheque{seed}.jpg"
+            cv2.imwrite(str(path), cheque.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            paths.append(path)
+        references = engine.embed(np.stack([prepare(paths[0], params).normalized] * 3))
+        for path in paths:
+            t0 = time.perf_counter()
+            try:
+                prepared = prepare(path, params, keep=False)
+            except NoSignatureError:  # an unsigned cheque: referred, nothing to embed
+                continue
+            t1 = time.perf_counter()
+            float((references @ engine.embed(prepared.normalized[None])[0]).max())
+            t2 = time.perf_counter()
+            for name in ("decode", "extraction", "normalisation"):
+                stages[name].append(prepared.timings[name] * 1000)
+            stages["embed"].append((t2 - t1) * 1000)
+            stages["total"].append((t2 - t0) * 1000)
+    return stages
+
+
 def bench_throughput(engine: Engine, batch_sizes: list[int], seconds: float) -> list[tuple[int, float, float]]:
     h, w = engine.metadata.input_height, engine.metadata.input_width
     rows = []
@@ -114,7 +149,18 @@ def main() -> None:
     parser.add_argument("--batches", default="1,8,32,64,128,256")
     parser.add_argument("--compare", type=Path, default=None, metavar="OTHER_MODEL",
                         help="also time OTHER_MODEL, interleaved with --model in the same run, and print the ratio")
+    parser.add_argument("--cheques", type=int, default=0, metavar="N",
+                        help="time N whole generated cheques found + verified (one core) instead")
     args = parser.parse_args()
+    if args.cheques:
+        engine = Engine(args.model, device=args.device, threads=args.threads)
+        stages = bench_cheques(engine, args.cheques)
+        print(f"whole cheque found + verified, {len(stages['total'])} signed generated cheques, one core, "
+              f"model {engine.metadata.version}")
+        print(f"{'stage':<14}{'p50 ms':>10}{'p95 ms':>10}")
+        for name, values in stages.items():
+            print(f"{name:<14}{percentile(values, 50):>10.2f}{percentile(values, 95):>10.2f}")
+        return
     if args.compare:
         compare_models(args.model, args.compare, args.device, args.threads, args.repeats)
         return
