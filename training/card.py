@@ -176,10 +176,12 @@ def _sets_sections(m: dict) -> list[str]:
         keep = [{k: v for k, v in r.items() if k.startswith(("run", "best", "val", "train"))
                  or (":left-out" in k and ("eer" in k or "frr" in k))} for r in recipes]
         lines += ["## How the recipe was chosen (validation writers and left-out sets, never test writers)",
-                  "Short runs (10 x 12 steps, one thread each, four at once), CEDAR's 6 validation writers pick the "
-                  "epoch; nisdcc-preview and arabic-kaggle left out. v1 = normalisation version 1 (ink intensity), "
-                  "v2 = version 2 (binarised, thinned, one pen); zh = cross-media Chinese paper samples, one class "
-                  "per person; ce = writer-classification term.", "", markdown(keep), ""]
+                  "Both runs: the previous recipe (2026.12.02-1, Chinese paper samples + writer classification) "
+                  "made wider (width 40) and longer (30 x 40 steps, one thread each, two at once); CEDAR's 6 "
+                  "validation writers pick the epoch (one reference draw); nisdcc-preview and arabic-kaggle left "
+                  "out. x1: as described; x2: plus query-like augmentation (bitonal, low resolution, blur, broader "
+                  "pen, printed rule). The previous recipe's own runs and what they gave are in the notes below.",
+                  "", markdown(keep), ""]
     fusion = m.get("fusion_on_validation", {})
     if fusion:
         lines += ["## Fusing K references (validation writers)",
