@@ -148,3 +148,16 @@ def test_a_damaged_shipped_model_is_refused_by_its_card(finder_at, tmp_path):
     with pytest.raises(ModelError, match="does not match its card"):
         extraction.learned_finder(required=True)
     assert "rule-based" in extraction.finder_notice()
+
+
+def test_finder_cache_built_by_two_processes_holds_every_sample_once(tmp_path):
+    from training.finder.data import build_cache, load_cache
+
+    build_cache(tmp_path, "val", 5, shard=(1, 2), chunk=2)
+    assert len(load_cache(tmp_path, "val")[0]) == 2          # only its own chunk (samples 2-3)
+    (tmp_path / "val_000000.tmp.npz").write_bytes(b"half written by a killed process")
+    build_cache(tmp_path, "val", 5, shard=(0, 2), chunk=2)
+    x, y, signed, family = load_cache(tmp_path, "val")
+    assert x.shape == (5, 192, 384) and y.shape == (5, 96, 192) and len(signed) == len(family) == 5
+    again = build_cache(tmp_path, "val", 5, shard=(0, 1), chunk=2)   # resumes: nothing left to draw
+    assert len(load_cache(again, "val")[0]) == 5

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from sigverify.core.paths import datasets_folder
-from sigverify.synth import cheque_families
+from sigverify.synth import cheque_families, hand_fonts
 from sigverify.synth.signatures import SyntheticWriter
 
 LAYOUTS = ("us", "uk", "in_cts", "eu")
@@ -66,6 +66,7 @@ class _Canvas:
     sig: np.ndarray
     pattern: np.ndarray
     stamp: np.ndarray      # rubber stamps and seals (coloured ink, often over the signature)
+    hand_fonts: tuple = ()  # handwriting typefaces for the fill-in (empty: Hershey fonts)
 
 
 def _new_canvas(w: int, h: int, dpi: float) -> _Canvas:
@@ -120,8 +121,11 @@ def _paste_alpha(layer: np.ndarray, alpha: np.ndarray, cx: float, cy: float) -> 
     np.maximum(layer[ly0:ly1, lx0:lx1], sub, out=layer[ly0:ly1, lx0:lx1])
 
 
-def _handwriting(rng: np.random.Generator, text: str, height_px: float) -> np.ndarray:
-    """A handwritten field: script font with random slant, waviness and pen width (alpha image)."""
+def _handwriting(rng: np.random.Generator, text: str, height_px: float, fonts: tuple = ()) -> np.ndarray:
+    """A handwritten field: script font with random slant, waviness and pen width (alpha image);
+    mostly a real handwriting typeface where ``fonts`` offers some."""
+    if fonts and rng.random() < 0.85:
+        return hand_fonts.render(rng, text, height_px, fonts[int(rng.integers(len(fonts)))])
     font = _SCRIPT_FONTS[int(rng.integers(len(_SCRIPT_FONTS)))] if rng.random() < 0.6 else \
         _PRINT_FONTS[int(rng.integers(3))]
     (_, ref_h), _ = cv2.getTextSize("H", font, 1.0, 1)
@@ -225,7 +229,7 @@ def _printed_block(rng, cv: _Canvas, x: float, y: float, lines: list[str], size:
 
 def _hand_field(rng, cv: _Canvas, text: str, x: float, baseline: float, height: float,
                 scribble: bool = False) -> None:
-    alpha = _scribble(rng, height) if scribble else _handwriting(rng, text, height)
+    alpha = _scribble(rng, height) if scribble else _handwriting(rng, text, height, cv.hand_fonts)
     max_w = cv.w * 0.6
     if alpha.shape[1] > max_w:
         f = max_w / alpha.shape[1]
@@ -594,6 +598,8 @@ def generate_cheque(seed: int, *, signed: bool | None = None, layout: str | None
         dpi = 200.0 if bitonal else float(rng.choice([200, 200, 240, 300]))
     w_in, h_in = _SIZES[layout]
     cv = _new_canvas(int(w_in * dpi), int(h_in * dpi), dpi)
+    if extras:  # the finder's data: fill-in in real handwriting typefaces, split like the writers
+        cv.hand_fonts = hand_fonts.font_files(writers)
     jitter = lambda v: v + rng.uniform(-0.02, 0.02)  # noqa: E731  (forms differ between banks)
     _security_background(rng, cv)
     specs = _LAYOUT_FUNCS[layout](rng, cv, jitter)

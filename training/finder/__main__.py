@@ -19,10 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--train", type=int, default=3000)
     c.add_argument("--val", type=int, default=300)
     c.add_argument("--cache", type=Path, default=Path("runs/finder/cache"))
-    t = sub.add_parser("train", help="train (resumes from runs/finder/finder_ckpt.pt)")
+    c.add_argument("--shard", default="0/1", help="K/N: this process draws every N-th chunk from the K-th "
+                   "(run N processes with K = 0..N-1 to use N cores)")
+    t = sub.add_parser("train", help="train (resumes from OUT/finder_ckpt.pt)")
     t.add_argument("--epochs", type=int, default=4)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--cache", type=Path, default=Path("runs/finder/cache"))
+    t.add_argument("--out", type=Path, default=Path("runs/finder"), help="checkpoint folder (resumes from it)")
     e = sub.add_parser("export", help="ONNX with metadata + card")
     e.add_argument("--ckpt", type=Path, default=Path("runs/finder/finder_ckpt.pt"))
     e.add_argument("--out", type=Path, default=Path("models/finder.onnx"))
@@ -31,12 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "cache":
         from training.finder.data import build_cache
 
-        build_cache(args.cache, "val", args.val)
-        build_cache(args.cache, "train", args.train)
+        k, n = (int(v) for v in args.shard.split("/"))
+        build_cache(args.cache, "val", args.val, (k, n))
+        build_cache(args.cache, "train", args.train, (k, n))
     elif args.command == "train":
         from training.finder.train import FinderTrainConfig, train
 
-        print(train(FinderTrainConfig(cache=args.cache, epochs=args.epochs, threads=args.threads)))
+        print(train(FinderTrainConfig(cache=args.cache, out=args.out, epochs=args.epochs,
+                                                 threads=args.threads)))
     else:
         from training.finder.export import export
 

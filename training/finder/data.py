@@ -47,28 +47,29 @@ def sample(seed: int, families=TRAIN_FAMILIES, writers: str = "train"):
             cheque.layout)
 
 
-def build_cache(folder: Path, split: str, n: int) -> Path:
-    """Write ``<split>.npz`` (inputs, targets, signed, family) with ``n`` samples; resumable in chunks."""
+def build_cache(folder: Path, split: str, n: int, shard: tuple[int, int] = (0, 1), chunk: int = 250) -> Path:
+    """Write ``<split>_<start>.npz`` chunks (inputs, targets, signed, family), ``n`` samples in all;
+    resumable. ``shard`` (k, of): this process draws every ``of``-th chunk from the ``k``-th, so that
+    one process per core can fill the cache together."""
     folder.mkdir(parents=True, exist_ok=True)
     seed0 = TRAIN_SEED0 if split == "train" else VAL_SEED0
-    chunk, done = 250, []
+    mine = [start for start in range(0, n, chunk) if (start // chunk) % shard[1] == shard[0]]
+    todo = [start for start in mine if not (folder / f"{split}_{start:06d}.npz").exists()]
     started = time.time()
-    for start in range(0, n, chunk):
+    for done, start in enumerate(todo, 1):
         part = folder / f"{split}_{start:06d}.npz"
-        if not part.exists():
-            rows = [sample(seed0 + i) for i in range(start, min(n, start + chunk))]
-            np.savez_compressed(part, x=np.stack([r[0] for r in rows]), y=np.stack([r[1] for r in rows]),
-                                signed=np.array([r[2] for r in rows]), family=np.array([r[3] for r in rows]))
-            made = min(n, start + chunk)
-            eta = (time.time() - started) / max(made - (done[0] if done else 0), 1) * (n - made)
-            print(f"{split}: {made}/{n} samples, ETA {eta / 60:.1f} min", flush=True)
-        else:
-            done = done or [start + chunk]
+        rows = [sample(seed0 + i) for i in range(start, min(n, start + chunk))]
+        tmp = part.with_name(part.stem + ".tmp.npz")   # a reader never sees half a chunk
+        np.savez_compressed(tmp, x=np.stack([r[0] for r in rows]), y=np.stack([r[1] for r in rows]),
+                            signed=np.array([r[2] for r in rows]), family=np.array([r[3] for r in rows]))
+        tmp.replace(part)
+        eta = (time.time() - started) / done * (len(todo) - done)
+        print(f"{split}: chunk {done}/{len(todo)} of this process written, ETA {eta / 60:.1f} min", flush=True)
     return folder
 
 
 def load_cache(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    parts = sorted(folder.glob(f"{split}_*.npz"))
+    parts = sorted(p for p in folder.glob(f"{split}_*.npz") if not p.name.endswith(".tmp.npz"))
     if not parts:
         raise FileNotFoundError(f"no cached {split} samples in {folder}: run `python -m training.finder cache`")
     data = [np.load(p) for p in parts]
