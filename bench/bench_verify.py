@@ -66,16 +66,19 @@ def bench_single(engine: Engine, paths: list[Path], repeats: int) -> dict[str, l
     return stages
 
 
-def bench_cheques(engine: Engine, count: int) -> dict[str, list[float]]:
+def bench_cheques(engine: Engine, count: int, methods: list[str]) -> dict[str, dict[str, list[float]]]:
     """A whole cheque file found + verified through the app's pipeline (decode, finder, normalise,
     embed, compare with 3 references) on one core: generated cheques of every layout family and
-    capture (JPEG scan, phone photo, bitonal), written as files like real scans."""
-    from sigverify.core.pipeline import NoSignatureError, prepare
+    capture (JPEG scan, phone photo, bitonal), written as files like real scans. Each finder method
+    in ``methods`` takes its turn on every cheque (side by side, one run)."""
+    from sigverify.core import extraction
+    from sigverify.core.pipeline import prepare
     from sigverify.synth.cheques import generate_cheque
 
     cv2.setNumThreads(1)  # one core, like the crop figure: OpenCV would otherwise use them all
     params = engine.metadata.normalization
-    stages: dict[str, list[float]] = {"decode": [], "extraction": [], "normalisation": [], "embed": [], "total": []}
+    stages = {m: {"decode": [], "extraction": [], "normalisation": [], "embed": [], "total": []} for m in methods}
+    app_method = extraction.AUTO_METHOD
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for seed in range(count):
@@ -84,20 +87,31 @@ def bench_cheques(engine: Engine, count: int) -> dict[str, list[float]]:
             cv2.imwrite(str(path), cheque.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
             paths.append(path)
         references = engine.embed(np.stack([prepare(paths[0], params).normalized] * 3))
-        for path in paths:
-            t0 = time.perf_counter()
-            try:
-                prepared = prepare(path, params, keep=False)
-            except NoSignatureError:  # an unsigned cheque: referred, nothing to embed
-                continue
-            t1 = time.perf_counter()
-            float((references @ engine.embed(prepared.normalized[None])[0]).max())
-            t2 = time.perf_counter()
-            for name in ("decode", "extraction", "normalisation"):
-                stages[name].append(prepared.timings[name] * 1000)
-            stages["embed"].append((t2 - t1) * 1000)
-            stages["total"].append((t2 - t0) * 1000)
+        try:
+            for path in paths:
+                for method in methods:
+                    extraction.AUTO_METHOD = app_method if method == "auto" else method
+                    _time_one(engine, path, params, references, stages[method])
+        finally:
+            extraction.AUTO_METHOD = app_method
     return stages
+
+
+def _time_one(engine: Engine, path: Path, params, references: np.ndarray, stages: dict[str, list[float]]) -> None:
+    from sigverify.core.pipeline import NoSignatureError, prepare
+
+    t0 = time.perf_counter()
+    try:
+        prepared = prepare(path, params, keep=False)
+    except NoSignatureError:  # an unsigned cheque: referred, nothing to embed
+        return
+    t1 = time.perf_counter()
+    float((references @ engine.embed(prepared.normalized[None])[0]).max())
+    t2 = time.perf_counter()
+    for name in ("decode", "extraction", "normalisation"):
+        stages[name].append(prepared.timings[name] * 1000)
+    stages["embed"].append((t2 - t1) * 1000)
+    stages["total"].append((t2 - t0) * 1000)
 
 
 def bench_throughput(engine: Engine, batch_sizes: list[int], seconds: float) -> list[tuple[int, float, float]]:
@@ -151,15 +165,19 @@ def main() -> None:
                         help="also time OTHER_MODEL, interleaved with --model in the same run, and print the ratio")
     parser.add_argument("--cheques", type=int, default=0, metavar="N",
                         help="time N whole generated cheques found + verified (one core) instead")
+    parser.add_argument("--finders", default="auto", help="with --cheques: finder methods to time side by side "
+                        "(auto = what the app runs; e.g. auto,rules,learned)")
     args = parser.parse_args()
     if args.cheques:
         engine = Engine(args.model, device=args.device, threads=args.threads)
-        stages = bench_cheques(engine, args.cheques)
-        print(f"whole cheque found + verified, {len(stages['total'])} signed generated cheques, one core, "
-              f"model {engine.metadata.version}")
-        print(f"{'stage':<14}{'p50 ms':>10}{'p95 ms':>10}")
-        for name, values in stages.items():
-            print(f"{name:<14}{percentile(values, 50):>10.2f}{percentile(values, 95):>10.2f}")
+        methods = [m.strip() for m in args.finders.split(",") if m.strip()]
+        results = bench_cheques(engine, args.cheques, methods)
+        for method, stages in results.items():
+            print(f"whole cheque found + verified, finder {method!r}, {len(stages['total'])} signed generated "
+                  f"cheques, one core, model {engine.metadata.version}")
+            print(f"{'stage':<14}{'p50 ms':>10}{'p95 ms':>10}")
+            for name, values in stages.items():
+                print(f"{name:<14}{percentile(values, 50):>10.2f}{percentile(values, 95):>10.2f}")
         return
     if args.compare:
         compare_models(args.model, args.compare, args.device, args.threads, args.repeats)

@@ -62,18 +62,30 @@ def test_unsigned_real_cheque():
     assert result.is_cheque and not result.found
 
 
-def test_x9_fronts_match_hand_labels():
-    ious = []
+def _x9_ious(method: str) -> dict[str, float]:
+    ious = {}
     for key, label in X9_LABELS.items():
         file, index = key.split("#")
         path = DATASETS / "cheques" / "x9" / file
         if not path.exists():
             continue
         item = next(i for i in read_x9(path) if i.index == int(index))
-        result = find_signature(load_image(item.front_image).gray)
+        result = find_signature(load_image(item.front_image).gray, method=method)
         assert result.is_cheque, key
-        ious.append(_iou(result.box, label["box"]) if result.found else 0.0)
+        ious[key] = _iou(result.box, label["box"]) if result.found else 0.0
     if not ious:
         pytest.skip("no X9.37 file present")
-    # the money order signs on the left, set in a script font: the one known miss
-    assert sum(v >= 0.5 for v in ious) >= len(ious) - 1, ious
+    return ious
+
+
+def test_x9_fronts_match_hand_labels():
+    # the rules were tuned with these fronts: the money order that signs on the left in a script font
+    # is their one known miss
+    ious = _x9_ious("rules")
+    assert sum(v >= 0.5 for v in ious.values()) >= len(ious) - 1, ious
+    # the app's finder: the handwritten fronts (moov, ASCII and EBCDIC) are found; on the return file,
+    # whose "signatures" are set in a script font, the network may take another line of script for it
+    # (measured: 1 of its 3 labelled fronts, README "Finding the signature on a cheque")
+    ious = _x9_ious("auto")
+    assert all(v >= 0.9 for k, v in ious.items() if k.startswith("moov")), ious
+    assert sum(v >= 0.5 for v in ious.values()) >= len(ious) - 2, ious

@@ -26,6 +26,8 @@ from .paths import bundled_model_path
 
 FINDER_MODEL_FILE = "finder.onnx"
 INPUT_VERSION = "1"
+GROUP_KERNEL = (3, 1)   # cells (wide, high) that join one signature's words (chosen on generated validation cheques)
+SPECK_AREA = 0.001      # ink pieces under this share of the box height squared are dropped
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def signature_cells(prob: np.ndarray, meta: FinderMetadata) -> tuple[np.ndarray,
     if peak < meta.signed_threshold:
         return np.zeros_like(hot, dtype=bool), peak, 0.0
     # words of one signature are a few cells apart: group them before choosing
-    grouped = cv2.dilate(hot, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 3)))
+    grouped = cv2.dilate(hot, cv2.getStructuringElement(cv2.MORPH_RECT, GROUP_KERNEL))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
     mass = np.array([float(prob[(labels == i) & (hot > 0)].sum()) for i in range(count)])
     mass[0] = 0.0
@@ -155,10 +157,29 @@ def signature_cells(prob: np.ndarray, meta: FinderMetadata) -> tuple[np.ndarray,
     return cells, float(prob[labels == best].max()), float(prob[cells].sum())
 
 
-def read_answer(logits: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta: FinderMetadata,
-                ink_threshold: float = 40.0, min_mass: float | None = None) -> FinderAnswer:
-    """Network output (H', W') logits -> box, ink mask and confidence in original pixels."""
-    prob = 1.0 / (1.0 + np.exp(-logits.astype(np.float32)))
+def _without_printed_rules(ink: np.ndarray) -> np.ndarray:
+    """Drop straight horizontal and vertical runs (the signature line, box edges) from the ink: they are
+    printed, and the truth of "the signature" never includes them. A hand-drawn underline wobbles
+    across rows, so little of it is a run this long."""
+    h, w = ink.shape
+    u8 = ink.astype(np.uint8)
+    horizontal = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((1, max(15, w // 4)), np.uint8))
+    vertical = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((max(15, h // 2), 1), np.uint8))
+    return ink & ~((horizontal | vertical) > 0)
+
+
+def _without_specks(ink: np.ndarray, min_area: float) -> np.ndarray:
+    """Drop isolated dots (halftone security patterns, scanner dust) that would stretch the box."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
+def read_answer(prob: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta: FinderMetadata,
+                ink_threshold: float = 40.0, min_mass: float | None = None, dilate: int = 1,
+                rules: bool = True) -> FinderAnswer:
+    """Network output (H', W') signature probabilities -> box, ink mask and confidence in original pixels."""
     cells, peak, mass = signature_cells(prob, meta)
     if mass < (meta.signed_mass if min_mass is None else min_mass) or not cells.any():
         return FinderAnswer(False, None, round(1.0 - peak, 3), None)
@@ -170,7 +191,7 @@ def read_answer(logits: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta:
     x2, y2 = min(geo.width, x2 + pad), min(geo.height, y2 + pad)
     region = gray[y1:y2, x1:x2]
     # full-resolution ink inside the signature's cells (a cell's worth of slack for stroke edges)
-    cell_mask = cv2.dilate(cells.astype(np.uint8), np.ones((3, 3), np.uint8))
+    cell_mask = cv2.dilate(cells.astype(np.uint8), np.ones((dilate, dilate), np.uint8))
     canvas = np.zeros((meta.input_height, meta.input_width), np.uint8)
     canvas[: cell_mask.shape[0] * stride, : cell_mask.shape[1] * stride] = cv2.resize(
         cell_mask, (cell_mask.shape[1] * stride, cell_mask.shape[0] * stride), interpolation=cv2.INTER_NEAREST)
@@ -178,6 +199,10 @@ def read_answer(logits: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta:
                     [0, 1 / geo.scale, -geo.offset_y / geo.scale - y1]])
     near = cv2.warpAffine(canvas, m, (x2 - x1, y2 - y1), flags=cv2.INTER_NEAREST) > 0
     ink = (darkness(region) > ink_threshold) & near
+    if rules:
+        ink = _without_printed_rules(ink)
+    if SPECK_AREA:
+        ink = _without_specks(ink, SPECK_AREA * max(ink.shape[0], 1) ** 2)
     if int(ink.sum()) < 10:
         return FinderAnswer(False, None, round(1.0 - peak, 3), None)
     iy, ix = np.nonzero(ink)
@@ -204,10 +229,19 @@ class LearnedFinder:
             raise ModelError(f"{self.path.name}: metadata names input {self.metadata.input_name!r}, "
                              f"model has {inputs}")
 
-    def find(self, gray: np.ndarray, overrule: bool = False) -> FinderAnswer:
-        """``overrule``: the rules found nothing; call it signed only above the stricter threshold."""
+    def probabilities(self, gray: np.ndarray) -> tuple[np.ndarray, FinderGeometry]:
+        """Signature probability per output cell, and where the cheque sits on the canvas."""
         meta = self.metadata
         x, geo = finder_input(gray, meta.input_width, meta.input_height)
         logits = self.session.run([meta.output_name], {meta.input_name: x})[0][0, 0]
-        return read_answer(logits, gray, geo, meta,
+        return 1.0 / (1.0 + np.exp(-logits.astype(np.float32))), geo
+
+    def find(self, gray: np.ndarray, overrule: bool = False) -> FinderAnswer:
+        """``overrule``: the rules found nothing; call it signed only above the stricter threshold."""
+        prob, geo = self.probabilities(gray)
+        return self.answer(prob, gray, geo, overrule)
+
+    def answer(self, prob: np.ndarray, gray: np.ndarray, geo: FinderGeometry, overrule: bool = False) -> FinderAnswer:
+        meta = self.metadata
+        return read_answer(prob, gray, geo, meta,
                            min_mass=max(meta.override_mass, meta.signed_mass) if overrule else None)

@@ -25,7 +25,9 @@ from training.finder.train import cell_metrics, predict
 
 TRAINING_DATA = (f"generated cheques (sigverify.synth.cheques, extras) of the layout families "
                  f"{', '.join(TRAIN_FAMILIES)}; held out for testing: {', '.join(HELDOUT_FAMILIES)}. "
-                 "Signatures: CEDAR writers 1-35 (genuine) and crossmedia-chinese persons e001-e060 only.")
+                 "Signatures: CEDAR writers 1-35 (genuine) and crossmedia-chinese persons e001-e060 only. "
+                 "Handwritten fill-in (payee, amount, date): the training pool of handwriting typefaces "
+                 "(sigverify.synth.hand_fonts.TRAIN_FONTS, where installed); the test pool is held out.")
 
 
 def export(ckpt: Path, out: Path, version: str) -> Path:
