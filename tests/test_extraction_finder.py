@@ -161,3 +161,46 @@ def test_finder_cache_built_by_two_processes_holds_every_sample_once(tmp_path):
     assert x.shape == (5, 192, 384) and y.shape == (5, 96, 192) and len(signed) == len(family) == 5
     again = build_cache(tmp_path, "val", 5, shard=(0, 1), chunk=2)   # resumes: nothing left to draw
     assert len(load_cache(again, "val")[0]) == 5
+
+
+class _StubNetwork:
+    """Stands in for the finder network in the fused decision: says signed (at ``box``) or not."""
+
+    def __init__(self, box=None, override_box=None):
+        self.box, self.override_box = box, override_box
+
+    def probabilities(self, gray):
+        return np.zeros((96, 192), np.float32), None
+
+    def answer(self, prob, gray, geo, overrule=False):
+        box = self.override_box if overrule else self.box
+        if box is None:
+            return finder.FinderAnswer(False, None, 0.9, None)
+        mask = np.zeros(gray.shape, bool)
+        mask[box[1]:box[3], box[0]:box[2]] = True
+        return finder.FinderAnswer(True, box, 0.99, mask)
+
+
+@pytest.mark.parametrize(("rules_box", "net_box", "override_box", "want"), [
+    ((100, 100, 200, 150), (105, 98, 205, 152), None, "rules"),       # same place: the rules' tighter crop
+    ((100, 100, 200, 150), (400, 300, 500, 350), None, "network"),    # disagree: the network judges
+    ((100, 100, 200, 150), None, None, "rules"),                      # network sees nothing: rules stand
+    (None, (400, 300, 500, 350), (400, 300, 500, 350), "network"),    # rules say unsigned, network sure
+    (None, (400, 300, 500, 350), None, "unsigned"),                   # ... network not sure enough
+])
+def test_fused_finder_lets_the_network_judge_disagreements(rules_box, net_box, override_box, want):
+    gray = np.full((400, 800), 255, np.uint8)
+    if rules_box is None:
+        rules = (extraction.Extraction(False, True, None, 0.0, None, "unsigned"), None)
+    else:
+        rules = (extraction.Extraction(True, True, rules_box, 0.8, np.zeros((5, 5), np.uint8), ""), None)
+    result, _ = extraction._fused_result(rules, _StubNetwork(net_box, override_box), gray, want_mask=False)
+    expected = {"rules": rules_box, "network": net_box, "unsigned": None}[want]
+    assert result.box == expected and result.found == (expected is not None) and result.is_cheque
+
+
+def test_the_app_runs_the_fused_finder_and_the_rules_without_its_model(finder_at, tmp_path):
+    assert extraction.AUTO_METHOD == "fused"
+    finder_at(tmp_path / "missing.onnx")
+    cheque = generate_cheque(3, signed=True, datasets=None)
+    assert extraction.find_signature(cheque.image).box == extraction.find_signature(cheque.image, method="rules").box
