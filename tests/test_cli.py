@@ -56,6 +56,11 @@ def test_info_names_providers_and_database(common):
     out = json.loads(sigverify("info", "--json", *common, check=True).stdout)
     assert out["providers"] == ["CPUExecutionProvider"] and out["device"] == "CPU"
     assert out["model"]["version"] == "test-1" and out["database"].endswith("store.db")
+    # the bundled signature finder network, or the rules alone with the reason
+    finder = out["finder"]
+    assert (finder["model"] or "").endswith("finder.onnx") and finder["version"] and finder["note"] is None, finder
+    text = sigverify("info", *common, check=True).stdout
+    assert f"finder    {finder['method']} (network" in text
 
 
 def test_thresholds_override(common):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import onnxruntime as ort
 
 from ... import __version__
+from ...core import extraction
 
 
 def add_parser(subparsers, common) -> None:
@@ -28,6 +29,7 @@ def run(args, ctx) -> int:
         "database": store.location,
         "schema_version": store.schema_version(),
         "customers": len(store.list_customers()),
+        "finder": _finder_info(),
     }
     text = "\n".join([
         f"sigverify {__version__}",
@@ -35,6 +37,23 @@ def run(args, ctx) -> int:
         f"device    {engine.device_label}; providers in use: {', '.join(engine.providers)}",
         *([f"note      {engine.fallback_message}"] if engine.fallback_message else []),
         f"database  {store.location} (schema {data['schema_version']}, {data['customers']} customers)",
+        _finder_line(data["finder"]),
     ])
     ctx.emit(data, text)
     return 0
+
+
+def _finder_info() -> dict:
+    """Which signature finder whole cheques get: the configured method with its network, or the rules
+    alone (and why) when the network's model file cannot be used."""
+    network = extraction.learned_finder()
+    if network is None:
+        return {"method": "rules", "model": None, "version": None, "note": extraction.finder_notice()}
+    return {"method": extraction.AUTO_METHOD, "model": str(network.path), "version": network.metadata.version,
+            "note": None}
+
+
+def _finder_line(finder: dict) -> str:
+    if finder["model"] is None:
+        return f"finder    rules only: {finder['note']}"
+    return f"finder    {finder['method']} (network {finder['model']}, version {finder['version']})"
