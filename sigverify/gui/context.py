@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from ..core.engine import Engine
 from ..core.paths import user_config_folder, user_data_folder
 from ..core.security import AuditLog, Permission, User, UserService, open_store
+from ..core import extraction
 from ..core.session import Session, load_engine
 from ..core.verify import Verifier
 from .workers import TaskHandle, TaskRunner
@@ -60,6 +61,7 @@ class AppContext(QObject):
         self.users = UserService(self.store)
         self.user: User | None = None
         self.engine: Engine | None = None
+        self.finder_notice: str | None = None   # the learned signature finder cannot be used: why
         self._verifier: Verifier | None = None
         self._session: Session | None = None
         self.engine_error: BaseException | None = None
@@ -102,19 +104,21 @@ class AppContext(QObject):
         path, dev = model_path or self.model_path, device or self.device
         store, user = self.store, self.user
 
-        def work(_task: TaskHandle) -> tuple[Engine, Verifier]:
+        def work(_task: TaskHandle) -> tuple[Engine, Verifier, str | None]:
             engine = load_engine(store, path, dev)
+            # the signature finder's network loads here too (off the GUI thread); None: it is in use
+            notice = extraction.finder_notice()
             verifier = Verifier(engine, store, audit=AuditLog(store))
             if user is not None:  # the model changed since the references were made: they follow
                 refreshed = Session(verifier, user).refresh_stale_embeddings()
                 if refreshed:
                     log.info("re-embedded %d reference(s) for model %s", refreshed, verifier.model_version)
-            return engine, verifier
+            return engine, verifier, notice
 
         self.runner.submit("engine", work, self._engine_loaded, self._engine_failed)
 
-    def _engine_loaded(self, loaded: tuple[Engine, Verifier]) -> None:
-        self.engine, self._verifier = loaded
+    def _engine_loaded(self, loaded: tuple[Engine, Verifier, str | None]) -> None:
+        self.engine, self._verifier, self.finder_notice = loaded
         self._session = None
         self.engine_error = None
         self.engine_ready.emit(self.engine)

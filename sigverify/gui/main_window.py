@@ -122,9 +122,11 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("")
         self.fallback_label = QLabel("")
         self.fallback_label.setObjectName("fallbackNote")
+        self.finder_label = QLabel("")
+        self.finder_label.setObjectName("fallbackNote")
         self.user_label = QLabel("")
         self.user_label.setObjectName("userLabel")
-        for label in (self.model_label, self.device_label, self.fallback_label):
+        for label in (self.model_label, self.device_label, self.fallback_label, self.finder_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             bar.addWidget(label)
         bar.addPermanentWidget(self.user_label)
@@ -138,6 +140,9 @@ class MainWindow(QMainWindow):
         # short in the status bar, the whole sentence (what is missing) in the tooltip and Settings
         self.fallback_label.setText("CUDA not available: using the CPU" if engine.fallback_message else "")
         self.fallback_label.setToolTip(engine.fallback_message or "")
+        notice = self.context.finder_notice
+        self.finder_label.setText("Signature finder: rules only" if notice else "")
+        self.finder_label.setToolTip(notice or "")
 
     def _engine_failed(self, exc: BaseException, details: str) -> None:
         self.model_label.setText("No signature model loaded")

@@ -85,6 +85,21 @@ def test_status_bar_shows_model_and_providers(qtbot, window):
     assert "CPUExecutionProvider" in window.device_label.toolTip()
 
 
+def test_status_bar_says_when_the_signature_finder_runs_on_rules_only(qtbot, window, monkeypatch, tmp_path):
+    from sigverify.core import extraction, finder
+
+    assert window.finder_label.text() == ""          # the bundled finder network is in use
+    monkeypatch.setattr(finder, "default_finder_path", lambda: tmp_path / "finder.onnx")
+    extraction.reset_learned_finder()
+    try:
+        with qtbot.waitSignal(window.context.engine_ready, timeout=20000):
+            window.context.load_engine()
+        assert window.finder_label.text() == "Signature finder: rules only"
+        assert "finder.onnx" in window.finder_label.toolTip() and "rule-based" in window.finder_label.toolTip()
+    finally:
+        extraction.reset_learned_finder()
+
+
 def test_admin_sets_thresholds(qtbot, window):
     page = window.pages["settings"]
     window.show_page("settings")
