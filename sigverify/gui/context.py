@@ -13,10 +13,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from ..core import extraction
 from ..core.engine import Engine
 from ..core.paths import user_config_folder, user_data_folder
 from ..core.security import AuditLog, Permission, User, UserService, open_store
-from ..core import extraction
 from ..core.session import Session, load_engine
 from ..core.verify import Verifier
 from .workers import TaskHandle, TaskRunner
