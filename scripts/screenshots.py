@@ -27,6 +27,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = ((1280, 800), (1920, 1080))
+
+
+def _shown(path: Path) -> Path:
+    """The path as printed: relative to the repository when inside it (``--out`` may be anywhere)."""
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
 NAMES = ["Mary Smith", "Rahul Mehta", "Claire Dubois", "John Okafor", "Aiko Tanaka", "Peter Novak",
          "Sofia Rossi", "Omar Haddad"]
 
@@ -132,7 +137,7 @@ def save(window, out: Path, name: str, size: tuple[int, int]) -> Path:
                           image.bytesPerLine())
     # a 256-colour palette chosen from the picture (no dithering) keeps the UI crisp and the file small
     rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
-    print(f"{path.relative_to(REPO)}  {path.stat().st_size // 1024} KB")
+    print(f"{_shown(path)}  {path.stat().st_size // 1024} KB")
     return path
 
 
@@ -153,7 +158,7 @@ def save_with_dialog(window, dialog, out: Path, name: str) -> Path:
     rgb = Image.frombytes("RGB", (image.width(), image.height()), bytes(image.constBits()), "raw", "RGB",
                           image.bytesPerLine())
     rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
-    print(f"{path.relative_to(REPO)}  {path.stat().st_size // 1024} KB")
+    print(f"{_shown(path)}  {path.stat().st_size // 1024} KB")
     return path
 
 
