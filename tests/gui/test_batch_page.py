@@ -158,3 +158,18 @@ def test_customer_choice_in_words_uses_the_file_name_and_previews_before_the_run
     page.refresh_preview()
     wait_idle(qtbot, window)
     assert "not a valid regular expression" in page.preview.text()
+
+
+def test_an_unsigned_cheque_row_says_why_it_is_referred(qtbot, window):
+    from sigverify.core.batch import ItemResult
+
+    page = window.pages["batch"]
+    why = "no signature found on the cheque: a person must check it"
+    rows = [ItemResult("unsigned.png", "unsigned.png", "C001", None, "refer", None, None, None, {"reason": why}),
+            ItemResult("blank.png", "blank.png", "C001", None, None, None, None, "no ink on the image", {})]
+    page.model.set_results(rows, {})
+    problems = {page.proxy.index(r, 1).data(): page.proxy.index(r, 5).data() for r in range(page.proxy.rowCount())}
+    assert problems == {"unsigned.png": why, "blank.png": "no ink on the image"}
+    page.filter_text.setText("no signature found")       # the filter searches the reasons too
+    assert page.proxy.rowCount() == 1
+    page.filter_text.setText("")

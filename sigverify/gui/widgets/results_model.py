@@ -25,6 +25,12 @@ NOT_VERIFIED = "⚠ Not verified"
 Index = QModelIndex | QPersistentModelIndex
 
 
+def problem_of(result: ItemResult) -> str:
+    """The Problem column: why the item could not be verified, or why its decision came without a
+    score (an unsigned cheque is referred to a person: the clerk must see why)."""
+    return result.error or (result.details or {}).get("reason") or ""
+
+
 def kind_of(result: ItemResult) -> str:
     return "error" if result.error else (result.decision or "error")
 
@@ -83,8 +89,8 @@ class ResultsModel(QAbstractTableModel):
             return QColor(DECISION_COLOURS[kind][1])
         if role == Qt.ItemDataRole.ForegroundRole and column == 4 and kind in DECISION_COLOURS:
             return QColor(DECISION_COLOURS[kind][0])
-        if role == Qt.ItemDataRole.ToolTipRole and column == 5 and result.error:
-            return result.error
+        if role == Qt.ItemDataRole.ToolTipRole and column == 5 and problem_of(result):
+            return problem_of(result)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 3:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -100,7 +106,7 @@ class ResultsModel(QAbstractTableModel):
         if column == 4:
             return f"{DECISION_SYMBOLS[kind]} {DECISION_WORDS[kind]}" if kind in DECISION_WORDS else NOT_VERIFIED
         if column == 5:
-            return result.error or ""
+            return problem_of(result)
         return ""
 
     @staticmethod
@@ -110,7 +116,7 @@ class ResultsModel(QAbstractTableModel):
             return score
         if column == 4:  # review order: no match, not verified, refer, match; lowest score first within each
             return REVIEW_ORDER.get(None if result.error else result.decision, 1) * 10 + score
-        return [result.key, result.label, result.customer_id or "", score, 0, result.error or ""][column] \
+        return [result.key, result.label, result.customer_id or "", score, 0, problem_of(result)][column] \
             if column else result.key
 
 
@@ -142,6 +148,6 @@ class ResultsFilter(QSortFilterProxyModel):
         if self.kinds is not None and kind_of(result) not in self.kinds:
             return False
         if self.text:
-            haystack = f"{result.label} {result.customer_id or ''} {result.error or ''}".lower()
+            haystack = f"{result.label} {result.customer_id or ''} {problem_of(result)}".lower()
             return self.text in haystack
         return True
