@@ -27,13 +27,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = ((1280, 800), (1920, 1080))
+NAMES = ["Mary Smith", "Rahul Mehta", "Claire Dubois", "John Okafor", "Aiko Tanaka", "Peter Novak",
+         "Sofia Rossi", "Omar Haddad"]
 
 
 def _shown(path: Path) -> Path:
     """The path as printed: relative to the repository when inside it (``--out`` may be anywhere)."""
     return path.relative_to(REPO) if path.is_relative_to(REPO) else path
-NAMES = ["Mary Smith", "Rahul Mehta", "Claire Dubois", "John Okafor", "Aiko Tanaka", "Peter Novak",
-         "Sofia Rossi", "Omar Haddad"]
 
 
 def parse_args() -> argparse.Namespace:

@@ -800,10 +800,9 @@ def reset_learned_finder() -> None:
 def _boxes_agree(a, b) -> bool:
     """The same signature: boxes overlapping by at least half (IoU; chosen on generated cheques of the
     training families, where a looser test let the rules keep a fragment or a neighbour)."""
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return union > 0 and ix * iy / union >= 0.5
+    inter = _overlap(a[0], a[2], b[0], b[2]) * _overlap(a[1], a[3], b[1], b[3])
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return union > 0 and inter / union >= 0.5
 
 
 def _fused_result(rules, learned, gray: np.ndarray, want_mask: bool) -> tuple[Extraction, np.ndarray | None]:

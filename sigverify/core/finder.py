@@ -177,8 +177,7 @@ def _without_specks(ink: np.ndarray, min_area: float) -> np.ndarray:
 
 
 def read_answer(prob: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta: FinderMetadata,
-                ink_threshold: float = 40.0, min_mass: float | None = None, dilate: int = 1,
-                rules: bool = True) -> FinderAnswer:
+                ink_threshold: float = 40.0, min_mass: float | None = None) -> FinderAnswer:
     """Network output (H', W') signature probabilities -> box, ink mask and confidence in original pixels."""
     cells, peak, mass = signature_cells(prob, meta)
     if mass < (meta.signed_mass if min_mass is None else min_mass) or not cells.any():
@@ -190,8 +189,9 @@ def read_answer(prob: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta: F
     x1, y1 = max(0, x1 - pad), max(0, y1 - pad)
     x2, y2 = min(geo.width, x2 + pad), min(geo.height, y2 + pad)
     region = gray[y1:y2, x1:x2]
-    # full-resolution ink inside the signature's cells (a cell's worth of slack for stroke edges)
-    cell_mask = cv2.dilate(cells.astype(np.uint8), np.ones((dilate, dilate), np.uint8))
+    # full-resolution ink inside the signature's cells only (no slack: a cell's worth took in the
+    # printed line under the signature; chosen on generated validation cheques)
+    cell_mask = cells.astype(np.uint8)
     canvas = np.zeros((meta.input_height, meta.input_width), np.uint8)
     canvas[: cell_mask.shape[0] * stride, : cell_mask.shape[1] * stride] = cv2.resize(
         cell_mask, (cell_mask.shape[1] * stride, cell_mask.shape[0] * stride), interpolation=cv2.INTER_NEAREST)
@@ -199,10 +199,7 @@ def read_answer(prob: np.ndarray, gray: np.ndarray, geo: FinderGeometry, meta: F
                     [0, 1 / geo.scale, -geo.offset_y / geo.scale - y1]])
     near = cv2.warpAffine(canvas, m, (x2 - x1, y2 - y1), flags=cv2.INTER_NEAREST) > 0
     ink = (darkness(region) > ink_threshold) & near
-    if rules:
-        ink = _without_printed_rules(ink)
-    if SPECK_AREA:
-        ink = _without_specks(ink, SPECK_AREA * max(ink.shape[0], 1) ** 2)
+    ink = _without_specks(_without_printed_rules(ink), SPECK_AREA * max(ink.shape[0], 1) ** 2)
     if int(ink.sum()) < 10:
         return FinderAnswer(False, None, round(1.0 - peak, 3), None)
     iy, ix = np.nonzero(ink)
