@@ -27,7 +27,7 @@ from sigverify.core.signature_sets import Sample, read_signature_set, writers_of
 LOADER_VERSION = "app-prepare-1"
 # the core modules that turn a file into the model input: the cache key hashes their source, so a
 # change to the app's decoding, signature finding or normalisation invalidates cached arrays
-_APP_PATH_MODULES = ("imaging", "extraction", "finder", "normalize", "pipeline")
+_APP_PATH_MODULES = ("imaging", "extraction", "finder", "normalize", "pipeline", "pixel_stats")
 
 
 def app_path_fingerprint() -> str:

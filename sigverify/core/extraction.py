@@ -35,6 +35,7 @@ import numpy as np
 
 from sigverify.core.finder import darkness
 from sigverify.core.normalize import ink_mask, to_gray
+from sigverify.core.pixel_stats import components_with_stats, percentile_u8
 
 _WORK_LONG_SIDE = 1100      # px; enough for 1-px bitonal lines to survive, small enough to be fast
 _FOUND_THRESHOLD = 0.0      # cluster score (log-odds-like) above which a cheque counts as signed
@@ -97,7 +98,7 @@ def _thresholds(dark: np.ndarray) -> tuple[float, float]:
     percentile of darkness; the weak threshold must stay above it or the pattern glues printed
     glyphs together, and the strong one well above it so that the pattern seeds nothing. Faint
     pens (light blue ballpoint, thin strokes after downscaling) are only some 80-120 dark."""
-    pattern = float(np.percentile(dark, 90))
+    pattern = percentile_u8(dark, 90)
     low = float(np.clip(pattern + 15.0, 35.0, 100.0))
     high = float(np.clip(max(low + 22.0, 60.0), 60.0, 150.0))
     return low, high
@@ -120,7 +121,7 @@ def _hysteresis(dark: np.ndarray, low: float, high: float) -> np.ndarray:
 def _glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Component stats and which components are glyph-sized (small relative to the image height)."""
     h = ink.shape[0]
-    _, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    _, _, stats = components_with_stats(ink)
     heights, widths = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]
     glyph = (heights >= 4) & (heights <= 0.09 * h) & (widths <= 0.09 * h) & (stats[:, cv2.CC_STAT_AREA] >= 8)
     glyph[0] = False
@@ -195,7 +196,7 @@ def _line_mask(ink: np.ndarray) -> np.ndarray:
     horiz = cv2.morphologyEx(u8, cv2.MORPH_OPEN, run)
     # dotted / dashed / micro-printed rules: bridge the gaps, but only between flat pieces, so that
     # the connected baseline of cursive handwriting never turns into a "line"
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+    count, labels, stats = components_with_stats(u8)
     heights = stats[1:, cv2.CC_STAT_HEIGHT]
     glyph_h = float(np.median(heights[heights >= 4])) if (heights >= 4).any() else 10.0
     flat = np.zeros(count, dtype=np.uint8)
@@ -223,7 +224,7 @@ def _crossings(rest: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 # ---------------------------------------------------------------- clusters and scoring
 
 def _components(mask: np.ndarray, min_area: int):
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, stats = components_with_stats(mask)
     keep = np.zeros(count, dtype=bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
     return count, labels, stats, keep
@@ -517,7 +518,7 @@ def _clean_crop(page: _Page, keep: np.ndarray, bbox: tuple[int, int, int, int]) 
     r = max(1, int(round(1 / s)))
     big = cv2.dilate(big, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
     # inside that neighbourhood keep only pixels that really are darker than the paper
-    paper = float(np.percentile(crop, 90))
+    paper = percentile_u8(crop, 90)
     ink = crop.astype(np.float32) < paper * (1.0 - page.thr_low / 255.0)
     return np.where(big & ink, crop, 255).astype(np.uint8)
 
@@ -736,7 +737,7 @@ def _original_mask(page: _Page, keep: np.ndarray, box: tuple[int, int, int, int]
     unrot = cv2.warpAffine(keep.astype(np.uint8) * 255, inv, (ww, wh), flags=cv2.INTER_LINEAR)
     near = cv2.resize(unrot, (w, h), interpolation=cv2.INTER_LINEAR) > 64
     x1, y1, x2, y2 = box
-    paper = float(np.percentile(page.gray[y1:y2, x1:x2], 90))
+    paper = percentile_u8(page.gray[y1:y2, x1:x2], 90)
     return near & (page.gray.astype(np.float32) < paper * (1.0 - page.thr_low / 255.0))
 
 

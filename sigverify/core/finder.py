@@ -23,6 +23,7 @@ import numpy as np
 
 from .model_trust import FINDER, ModelError, read_metadata
 from .paths import bundled_model_path
+from .pixel_stats import components_with_stats
 
 FINDER_MODEL_FILE = "finder.onnx"
 INPUT_VERSION = "1"
@@ -143,7 +144,7 @@ def signature_cells(prob: np.ndarray, meta: FinderMetadata) -> tuple[np.ndarray,
         return np.zeros_like(hot, dtype=bool), peak, 0.0
     # words of one signature are a few cells apart: group them before choosing
     grouped = cv2.dilate(hot, cv2.getStructuringElement(cv2.MORPH_RECT, GROUP_KERNEL))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+    count, labels, stats = components_with_stats(grouped)
     mass = np.array([float(prob[(labels == i) & (hot > 0)].sum()) for i in range(count)])
     mass[0] = 0.0
     best = int(np.argmax(mass))
@@ -170,7 +171,7 @@ def _without_printed_rules(ink: np.ndarray) -> np.ndarray:
 
 def _without_specks(ink: np.ndarray, min_area: float) -> np.ndarray:
     """Drop isolated dots (halftone security patterns, scanner dust) that would stretch the box."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    count, labels, stats = components_with_stats(ink)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area
     keep[0] = False
     return keep[labels]

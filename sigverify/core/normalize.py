@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from .pixel_stats import components_with_stats
+
 NORMALIZATION_VERSION = "1"  # the default of NormalizationParams()
 SUPPORTED_VERSIONS = ("1", "2")
 
@@ -84,7 +86,7 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _drop_specks(mask: np.ndarray, params: NormalizationParams) -> np.ndarray:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, stats = components_with_stats(mask)
     if count <= 1:
         return mask
     areas = stats[1:, cv2.CC_STAT_AREA]
