@@ -49,3 +49,15 @@ def test_signed_text_is_a_name_or_a_fragment_of_one():
     texts = {font_writers.signed_text(rng) for _ in range(200)}
     assert len(texts) > 100
     assert all(2 <= len(t) <= 20 and t.strip() == t for t in texts)
+
+
+@needs_fonts
+def test_fine_style_writes_with_a_thinner_pen_than_the_typefaces(tmp_path):
+    coverage = {}
+    for style in ("bold", "fine"):
+        font_writers.main(["--out", str(tmp_path / style), "--writers", "6", "--genuine", "2", "--forged", "1",
+                           "--style", style])
+        data = normalize_samples(read_signature_set(f"generic:{tmp_path / style}"), NormalizationParams())
+        assert len(data.samples) == 18
+        coverage[style] = float((data.images > 64).mean())
+    assert coverage["fine"] < 0.8 * coverage["bold"], coverage

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from sigverify.core.normalize import thin
 from sigverify.synth.hand_fonts import _font, font_files
 
 # names of many countries: the text a customer signs (often a name, an initial, or a fragment)
@@ -78,9 +79,10 @@ class Hand:
     field: np.ndarray  # personal distortion of the letter shapes (_smooth_field)
     flourish: np.ndarray | None  # control points of an underline/paraph, relative to the text box
     tremor: float  # stroke tremor, px (forgers: slow, shaky)
+    stroke: float = 0.0  # "fine" style: pen width as a fraction of the letter size (0: the typeface's own)
 
 
-def make_hand(rng: np.random.Generator, fonts: tuple[Path, ...]) -> Hand:
+def make_hand(rng: np.random.Generator, fonts: tuple[Path, ...], style: str = "bold") -> Hand:
     flourish = None
     if rng.random() < 0.45:
         n = int(rng.integers(3, 6))
@@ -92,7 +94,9 @@ def make_hand(rng: np.random.Generator, fonts: tuple[Path, ...]) -> Hand:
                 spacing=float(rng.uniform(0.0, 0.12)), pen=int(rng.choice([0, 1, 1, 2])),
                 wave=float(rng.uniform(0.0, 0.12)), wave_period=float(rng.uniform(25, 90)),
                 letter_var=float(rng.uniform(0.03, 0.12)), field=_smooth_field(rng, rng.uniform(0.03, 0.1)),
-                flourish=flourish, tremor=0.0)
+                flourish=flourish, tremor=0.0,
+                # "fine": a ballpoint's thin line, as on scanned paper signatures (typefaces are bolder)
+                stroke=float(rng.uniform(0.04, 0.09)) if style == "fine" else 0.0)
 
 
 def forger_of(hand: Hand, rng: np.random.Generator, fonts: tuple[Path, ...]) -> Hand:
@@ -107,7 +111,8 @@ def forger_of(hand: Hand, rng: np.random.Generator, fonts: tuple[Path, ...]) -> 
                 pen=int(np.clip(hand.pen + rng.integers(-1, 2), 0, 2)), wave=hand.wave * float(rng.uniform(0.5, 1.5)),
                 wave_period=hand.wave_period, letter_var=hand.letter_var * float(rng.uniform(1.0, 1.6)),
                 field=0.5 * hand.field + _smooth_field(rng, rng.uniform(0.03, 0.08)), flourish=flourish,
-                tremor=float(rng.uniform(0.4, 1.2)))
+                tremor=float(rng.uniform(0.4, 1.2)),
+                stroke=hand.stroke * float(rng.uniform(0.8, 1.25)) if hand.stroke else 0.0)
 
 
 def _glyph_row(text: str, hand: Hand, rng: np.random.Generator) -> np.ndarray:
@@ -185,11 +190,28 @@ def _flourish(ink: np.ndarray, hand: Hand, rng: np.random.Generator) -> None:
     cv2.polylines(ink, [poly], False, 1.0, thickness=max(1, hand.pen + 1), lineType=cv2.LINE_AA)
 
 
+def _thin_pen(ink: np.ndarray, hand: Hand, rng: np.random.Generator) -> np.ndarray:
+    """Redraw the typeface's strokes with the hand's pen: thinned to a skeleton, drawn ``stroke`` of the
+    letter size wide, the pressure (darkness) varying along the line as with a ballpoint."""
+    skeleton = thin(ink > 0.5).astype(np.uint8)
+    if not skeleton.any():
+        return ink
+    width = max(1, int(round(hand.stroke * hand.size)))
+    pen = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
+    drawn = cv2.GaussianBlur(cv2.dilate(skeleton, pen).astype(np.float32), (3, 3), 0)
+    h, w = ink.shape
+    pressure = cv2.resize(rng.uniform(0.45, 1.0, size=(3, 6)).astype(np.float32), (w, h),
+                          interpolation=cv2.INTER_CUBIC)
+    return drawn * np.clip(pressure, 0.3, 1.0)
+
+
 def draw(text: str, hand: Hand, rng: np.random.Generator, jitter: float = 0.03) -> np.ndarray:
     """One signature as a grayscale scan (uint8, dark ink on light paper)."""
     ink = _warp(_glyph_row(text, hand, rng), hand, rng, jitter)
     ink = cv2.copyMakeBorder(ink, 0, int(hand.size), 0, 0, cv2.BORDER_CONSTANT, value=0)  # room below
     _flourish(ink, hand, rng)
+    if hand.stroke:
+        ink = _thin_pen(ink, hand, rng)
     ys, xs = np.nonzero(ink > 0.05)
     if xs.size:
         pad = int(hand.size * 0.3)
@@ -200,9 +222,10 @@ def draw(text: str, hand: Hand, rng: np.random.Generator, jitter: float = 0.03) 
     return np.clip(page, 0, 255).astype(np.uint8)
 
 
-def write_writer(out: Path, index: int, seed: int, genuine: int, forged: int, fonts: tuple[Path, ...]) -> None:
+def write_writer(out: Path, index: int, seed: int, genuine: int, forged: int, fonts: tuple[Path, ...],
+                 style: str = "bold") -> None:
     rng = np.random.default_rng([seed, index])
-    hand = make_hand(rng, fonts)
+    hand = make_hand(rng, fonts, style)
     text = signed_text(rng)
     folder = out / f"w{index:05d}"
     (folder / "genuine").mkdir(parents=True, exist_ok=True)
@@ -221,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--genuine", type=int, default=8)
     ap.add_argument("--forged", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--style", choices=("bold", "fine"), default="bold",
+                    help="bold: the typefaces' own strokes; fine: thinned to a ballpoint's line, pressure varying")
     ap.add_argument("--shard", default="0/1", help="K/N: write writers K, K+N, K+2N, ...")
     args = ap.parse_args(argv)
     fonts = font_files("all")
@@ -231,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     for i, w in enumerate(todo):
         if not (args.out / f"w{w:05d}" / "forged" / f"{args.forged - 1:02d}.png").exists():
-            write_writer(args.out, w, args.seed, args.genuine, args.forged, fonts)
+            write_writer(args.out, w, args.seed, args.genuine, args.forged, fonts, args.style)
         if (i + 1) % 100 == 0:
             rate = (i + 1) / (time.time() - t0)
             print(f"{i + 1}/{len(todo)} writers, ETA {(len(todo) - i - 1) / rate / 60:.1f} min", flush=True)
