@@ -96,7 +96,7 @@ def make_hand(rng: np.random.Generator, fonts: tuple[Path, ...], style: str = "b
                 letter_var=float(rng.uniform(0.03, 0.12)), field=_smooth_field(rng, rng.uniform(0.03, 0.1)),
                 flourish=flourish, tremor=0.0,
                 # "fine": a ballpoint's thin line, as on scanned paper signatures (typefaces are bolder)
-                stroke=float(rng.uniform(0.04, 0.09)) if style == "fine" else 0.0)
+                stroke=float(rng.uniform(0.03, 0.065)) if style == "fine" else 0.0)
 
 
 def forger_of(hand: Hand, rng: np.random.Generator, fonts: tuple[Path, ...]) -> Hand:
