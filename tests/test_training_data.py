@@ -43,6 +43,16 @@ def test_generic_reader_and_cache(tmp_path, monkeypatch):
     assert np.array_equal(first.images, again.images) and first.samples == again.samples
 
 
+def test_set_name_is_the_prefix_of_the_writer_ids_a_spec_gives(tmp_path):
+    """The model card counts a set's training writers by it (a synthetic set read from a path)."""
+    _write_generic(tmp_path / "synth-fonts")
+    spec = f"generic:{tmp_path / 'synth-fonts'}"
+    assert {s.writer.rsplit(":", 1)[0] for s in data.read_dataset(spec)} == {signature_sets.set_name(spec)}
+    assert signature_sets.set_name(spec) == "synth-fonts"
+    assert signature_sets.set_name(f"cedar:{tmp_path}") == "cedar"
+    assert signature_sets.set_name("crossmedia-chinese") == "crossmedia-chinese"
+
+
 def test_cedar_reader_layout(tmp_path):
     for sub, prefix in (("full_org", "original"), ("full_forg", "forgeries")):
         (tmp_path / sub).mkdir()

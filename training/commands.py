@@ -11,6 +11,7 @@ import numpy as np
 
 from sigverify.core.model_trust import VERIFIER, ModelCard, ModelMetadata
 from sigverify.core.paths import card_path_for
+from sigverify.core.signature_sets import set_name
 
 from .config import load_config
 from .data import cached_dataset
@@ -96,7 +97,7 @@ def training_description(cfg: dict, splits: dict) -> str:
     parts = [f"{name}: {count('train', name)} writer classes trained on, {count('val', name)} validation, "
              f"{count(f'test:{name}:test', name)} test writers" for name in dc["train"]]
     parts += [f"{name}: all trained on ({'one class per person, ' if name in dc.get('person_classes', []) else ''}"
-              f"{count('train', name)} classes)"
+              f"{count('train', set_name(name))} classes)"
               for name in dc.get("extra_train", [])]
     left = dc.get("external_test", [])
     return "; ".join(parts) + (f"; never trained on: {', '.join(left)}" if left else "")

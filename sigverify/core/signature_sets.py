@@ -139,5 +139,14 @@ def read_signature_set(spec: str, datasets_root: Path | None = None) -> list[Sam
     return samples
 
 
+def set_name(spec: str) -> str:
+    """The dataset part of the writer ids ``read_signature_set(spec)`` gives (``<set>:<writer>``)."""
+    layout, sep, path = spec.partition(":")
+    if not (sep and layout in READERS):
+        return spec
+    defaults = {"cedar": "cedar", "sigcomp2009": "nisdcc", "crossmedia": "chinese"}
+    return defaults.get(layout) or Path(path).name
+
+
 def writers_of(samples: Sequence[Sample]) -> list[str]:
     return sorted({s.writer for s in samples})
