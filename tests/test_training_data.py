@@ -158,3 +158,18 @@ def test_dataset_share_fills_batches_by_dataset():
     share = np.mean([w.startswith("small:") for w in drawn])
     assert 0.4 < share < 0.6  # uniform drawing would give 4/44 = 9 %
     assert idx.writer_weights(None) is None
+
+
+def test_pretrain_stage_draws_by_its_own_share_then_by_the_main_one():
+    from training.train import writer_weights_for_epoch
+
+    samples = [data.Sample(f"a{w}{k}", f"synth:{w}", "genuine") for w in range(40) for k in range(2)]
+    samples += [data.Sample(f"b{w}{k}", f"real:{w}", "genuine") for w in range(10) for k in range(2)]
+    idx = WriterIndex.build(data.ImageSet(np.zeros((len(samples), 2, 2), np.uint8), samples))
+    cfg = {"dataset_share": {"real": 1.0}, "pretrain": {"epochs": 2, "dataset_share": {"synth": 0.9}}}
+    real = np.array([w.startswith("real:") for w in idx.writers])
+    for epoch in (0, 1):
+        assert writer_weights_for_epoch(cfg, idx, epoch)[real].sum() == pytest.approx(0.1)
+    for epoch in (2, 9):
+        assert writer_weights_for_epoch(cfg, idx, epoch)[real].sum() == pytest.approx(1.0)
+    assert writer_weights_for_epoch({"dataset_share": {"real": 1.0}}, idx, 0)[real].sum() == pytest.approx(1.0)

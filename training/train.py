@@ -65,6 +65,16 @@ def _loss(cfg: dict, emb: torch.Tensor, b: int, head: PairHead | None) -> torch.
     raise ValueError(f"unknown loss {name!r}")
 
 
+def writer_weights_for_epoch(data_cfg: dict, index: WriterIndex, epoch: int) -> np.ndarray | None:
+    """How writers are drawn in this epoch: by ``data.dataset_share``, or, during an optional pre-training
+    stage (``data.pretrain: {epochs: E, dataset_share: {...}}``, epochs before E), by the stage's own share
+    (e.g. mostly synthetic writers first, then the real writers the model must end up knowing)."""
+    pretrain = data_cfg.get("pretrain") or {}
+    if epoch < int(pretrain.get("epochs", 0)):
+        return index.writer_weights(pretrain.get("dataset_share"))
+    return index.writer_weights(data_cfg.get("dataset_share"))
+
+
 def validate(model: torch.nn.Module, val: ImageSet, device: str, draws: int = 1) -> dict:
     """K=1 EERs on the validation writers, averaged over ``draws`` random choices of each writer's
     reference: with a handful of validation writers one draw swings the EER by several points from
@@ -88,7 +98,6 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
     model = build_model(cfg["model"]).to(device, memory_format=torch.channels_last)
     head = PairHead(model.embedding_size).to(device) if cfg["loss"]["name"] == "logistic" else None
     index = WriterIndex.build(train_set)
-    weights = index.writer_weights(cfg["data"].get("dataset_share"))
     ce_weight = float(cfg["loss"].get("ce_weight", 0.0))
     # writer classification beside the metric loss: one learned unit vector per training writer
     # (cosine softmax), so every step also separates the batch from ALL training writers
@@ -125,6 +134,7 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
     images = torch.from_numpy(train_set.images)  # uint8, shared, no copy
     b = int(oc["batch_writers"])
     for epoch in range(start_epoch, epochs):
+        weights = writer_weights_for_epoch(cfg["data"], index, epoch)
         model.train()
         t0 = time.time()
         total = 0.0
