@@ -17,7 +17,7 @@ The output is a folder in the generic layout (``<writer>/genuine/*.png``, ``<wri
 so training reads it like any signature set, through the app's own prepare:
 
     python -m training.font_writers --out runs/synth-fonts --writers 1200
-    # then in a config: data.extra_train: [generic:runs/synth-fonts]
+    # then: --set data.extra_train=[crossmedia-chinese,generic:runs/synth-fonts] (training/cards/notes.md)
 """
 
 from __future__ import annotations

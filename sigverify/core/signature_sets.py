@@ -27,6 +27,8 @@ GENUINE_DIRS = ("genuine", "genuines", "real", "org", "original")
 FORGED_DIRS = ("forged", "forgery", "forgeries", "forg", "fake", "skilled")
 # the paper samples of the cross-media set: e-group g_1 only, control group g_1 and g_2
 CHINESE_PAPER = {"e": ("g_1",), "c": ("g_1", "g_2")}
+# the set name in the writer ids of a folder read by layout and path (generic: the folder's name)
+LAYOUT_SET_NAMES = {"cedar": "cedar", "sigcomp2009": "nisdcc", "crossmedia": "chinese"}
 
 
 class SignatureSetError(ValueError):
@@ -76,7 +78,7 @@ def read_generic(root: Path, name: str | None = None) -> list[Sample]:
     return _sorted(samples)
 
 
-def read_cedar(root: Path, name: str = "cedar") -> list[Sample]:
+def read_cedar(root: Path, name: str = LAYOUT_SET_NAMES["cedar"]) -> list[Sample]:
     samples = []
     for sub, prefix, kind in (("full_org", "original", "genuine"), ("full_forg", "forgeries", "forged")):
         pattern = re.compile(rf"{prefix}_(\d+)_(\d+)\.\w+$", re.IGNORECASE)
@@ -87,7 +89,7 @@ def read_cedar(root: Path, name: str = "cedar") -> list[Sample]:
     return _sorted(samples)
 
 
-def read_sigcomp2009(root: Path, name: str = "nisdcc") -> list[Sample]:
+def read_sigcomp2009(root: Path, name: str = LAYOUT_SET_NAMES["sigcomp2009"]) -> list[Sample]:
     root = Path(root)
     data = root / "data" if (root / "data").is_dir() else root
     samples = []
@@ -99,7 +101,7 @@ def read_sigcomp2009(root: Path, name: str = "nisdcc") -> list[Sample]:
     return _sorted(samples)
 
 
-def read_crossmedia_chinese(root: Path, name: str = "chinese") -> list[Sample]:
+def read_crossmedia_chinese(root: Path, name: str = LAYOUT_SET_NAMES["crossmedia"]) -> list[Sample]:
     """Paper samples only; writer class = (person, name), person kept for splitting."""
     samples = []
     for folder in sorted(p for p in Path(root).iterdir() if p.is_dir()):
@@ -144,8 +146,7 @@ def set_name(spec: str) -> str:
     layout, sep, path = spec.partition(":")
     if not (sep and layout in READERS):
         return spec
-    defaults = {"cedar": "cedar", "sigcomp2009": "nisdcc", "crossmedia": "chinese"}
-    return defaults.get(layout) or Path(path).name
+    return LAYOUT_SET_NAMES.get(layout) or Path(path).name
 
 
 def writers_of(samples: Sequence[Sample]) -> list[str]:
