@@ -43,6 +43,7 @@ _FOUND_THRESHOLD = 0.0      # cluster score (log-odds-like) above which a cheque
 # that small is a signature crop, whatever its strokes look like (CEDAR's print-like hands did).
 _MIN_CHEQUE_SIDE = 400
 _MIN_RULED_CHEQUE_WIDTH = 500
+_SKEW_STRIP = 4             # px of the 500-px skew image: coarser strips blur the profile at 6 degrees
 
 
 @dataclass(frozen=True)
@@ -170,12 +171,34 @@ def _rotate(img: np.ndarray, angle: float, interpolation: int = cv2.INTER_LINEAR
 
 
 def _estimate_skew(ink: np.ndarray, max_deg: float = 6.0) -> float:
-    """Angle that makes rows of ink sharpest (text lines, printed lines), coarse then fine."""
+    """Angle that makes rows of ink sharpest (text lines, printed lines), coarse then fine.
+
+    The sharpness of an angle is the sum of squared row totals of the page turned by it. Rather than
+    turning the image for each of the 34 angles tried (a third of the finder's time), each 4-px
+    column strip's row profile is moved by where the turn takes its centre (linear interpolation
+    between rows): the same answer to within one 0.1-degree step on generated and real cheques."""
     f = min(1.0, 500.0 / ink.shape[1])
     small = cv2.resize(ink.astype(np.float32), None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    h, w = small.shape
+    strips = -(-w // _SKEW_STRIP)
+    padded = np.zeros((h, strips * _SKEW_STRIP), np.float32)
+    padded[:, :w] = small
+    profile = padded.reshape(h, strips, _SKEW_STRIP).sum(axis=2)
+    ys, strip = np.nonzero(profile)
+    weights = profile[ys, strip].astype(np.float64)
+    dy = (ys + 0.5 - h / 2.0).astype(np.float32)                       # from the centre cv2 turns about
+    dx = ((strip + 0.5) * _SKEW_STRIP - w / 2.0).astype(np.float32)
 
     def sharpness(a: float) -> float:
-        rows = _rotate(small, a).sum(axis=1)
+        r = np.deg2rad(a)
+        y = np.float32(np.cos(r)) * dy - np.float32(np.sin(r)) * dx + np.float32(h / 2.0 - 0.5)
+        row = np.floor(y)
+        frac = y - row
+        row = row.astype(np.intp)
+        inside = (row >= 0) & (row < h - 1)
+        row, frac, wt = row[inside], frac[inside], weights[inside]
+        upper = wt * frac
+        rows = np.bincount(row, wt - upper, minlength=h) + np.bincount(row + 1, upper, minlength=h)
         return float(np.dot(rows, rows))
 
     coarse = np.arange(-max_deg, max_deg + 1e-6, 0.5)

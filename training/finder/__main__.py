@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train", help="train (resumes from OUT/finder_ckpt.pt)")
     t.add_argument("--epochs", type=int, default=4)
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--architecture", default=None, help="training.finder.model.ARCHITECTURES (default: "
+                   "the smaller, faster one)")
     t.add_argument("--cache", type=Path, default=Path("runs/finder/cache"))
     t.add_argument("--out", type=Path, default=Path("runs/finder"), help="checkpoint folder (resumes from it)")
     e = sub.add_parser("export", help="ONNX with metadata + card")
@@ -38,10 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         build_cache(args.cache, "val", args.val, (k, n))
         build_cache(args.cache, "train", args.train, (k, n))
     elif args.command == "train":
+        from training.finder.model import DEFAULT_ARCHITECTURE
         from training.finder.train import FinderTrainConfig, train
 
-        print(train(FinderTrainConfig(cache=args.cache, out=args.out, epochs=args.epochs,
-                                                 threads=args.threads)))
+        print(train(FinderTrainConfig(cache=args.cache, out=args.out, epochs=args.epochs, threads=args.threads,
+                                      architecture=args.architecture or DEFAULT_ARCHITECTURE)))
     else:
         from training.finder.export import export
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from training.finder.data import load_cache
-from training.finder.model import FinderNet
+from training.finder.model import DEFAULT_ARCHITECTURE, build_finder
 
 
 @dataclass
@@ -31,6 +31,7 @@ class FinderTrainConfig:
     threads: int = 2
     seed: int = 0
     pos_weight: float = 4.0
+    architecture: str = DEFAULT_ARCHITECTURE   # training.finder.model.ARCHITECTURES
 
 
 def _loss(logits: torch.Tensor, target: torch.Tensor, pos_weight: float) -> torch.Tensor:
@@ -106,7 +107,7 @@ def train(cfg: FinderTrainConfig) -> Path:
     torch.manual_seed(cfg.seed)
     x, y, signed, _ = load_cache(cfg.cache, "train")
     vx, vy, vsigned, _ = load_cache(cfg.cache, "val")
-    model = FinderNet()
+    model = build_finder(cfg.architecture)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     steps_per_epoch = len(x) // cfg.batch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.epochs * steps_per_epoch)
@@ -115,6 +116,10 @@ def train(cfg: FinderTrainConfig) -> Path:
     epoch0, step0 = 0, 0
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
+        saved = state.get("config", {}).get("architecture", "unet-12")
+        if saved != cfg.architecture:
+            raise ValueError(f"{ckpt} holds a {saved!r} finder, not {cfg.architecture!r}: resume with "
+                             f"--architecture {saved}, or train into another folder")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
