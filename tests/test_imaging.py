@@ -45,6 +45,9 @@ def test_formats_decode_to_the_same_dark_stroke(tmp_path, name, mode, kwargs):
     assert loaded.gray.shape == (120, 300)
     assert loaded.gray[55, 150] < 80 and loaded.gray[10, 10] > 200
     assert loaded.rgb.shape == (120, 300, 3)
+    # what the clerk is shown is what is judged: the gray levels are the shown picture's luma
+    shown = Image.fromarray(loaded.rgb).convert("L")
+    assert np.array_equal(np.asarray(shown), loaded.gray)
 
 
 def test_transparent_background_is_paper_not_black(tmp_path):

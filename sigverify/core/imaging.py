@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,20 @@ class ImageLoadError(ValueError):
 @dataclass(frozen=True)
 class LoadedImage:
     gray: np.ndarray  # uint8 (H, W)
-    rgb: np.ndarray  # uint8 (H, W, 3), for display
     dpi: float | None
     format: str
     source: str
     page_count: int = 1
+    # the decoded page as Pillow gave it (orientation applied), from which ``rgb`` is made on demand
+    decoded: Image.Image | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """uint8 (H, W, 3), for display. Made on first use: only the GUI shows the image, and turning a
+        gray scan into RGB and back cost half the time of loading a cheque."""
+        if self.decoded is None:
+            return np.ascontiguousarray(np.repeat(self.gray[:, :, None], 3, axis=2))
+        return _to_rgb(self.decoded)
 
 
 def printable_name(text: str) -> str:
@@ -111,10 +121,17 @@ def _decode(image: Image.Image, label: str, page: int, pixel_budget: int) -> Loa
     fmt = image.format or "unknown"
     dpi = _dpi(image)
     image.load()  # decode now so truncation surfaces here, inside the error handling
-    image = ImageOps.exif_transpose(image)
-    rgb = _to_rgb(image)
-    gray = np.asarray(Image.fromarray(rgb).convert("L"))
-    return LoadedImage(gray=gray, rgb=rgb, dpi=dpi, format=fmt, source=label, page_count=page_count)
+    ImageOps.exif_transpose(image, in_place=True)   # no copy of an upright page
+    return LoadedImage(gray=_to_gray(image), dpi=dpi, format=fmt, source=label, page_count=page_count,
+                       decoded=image)
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    """The page's gray levels: Pillow's luma of the RGB picture ``_to_rgb`` makes. An 8-bit gray page is
+    its own luma (Pillow's weights sum to exactly 1 in fixed point), so it is taken as it is."""
+    if image.mode == "L":
+        return np.array(image)
+    return np.array(Image.fromarray(_to_rgb(image)).convert("L"))
 
 
 def _dpi(image: Image.Image) -> float | None:
