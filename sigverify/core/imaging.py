@@ -42,7 +42,7 @@ class LoadedImage:
         gray scan into RGB and back cost half the time of loading a cheque."""
         if self.decoded is None:
             return np.ascontiguousarray(np.repeat(self.gray[:, :, None], 3, axis=2))
-        return _to_rgb(self.decoded)
+        return np.ascontiguousarray(np.asarray(_rgb_picture(self.decoded)))
 
 
 def printable_name(text: str) -> str:
@@ -127,11 +127,11 @@ def _decode(image: Image.Image, label: str, page: int, pixel_budget: int) -> Loa
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:
-    """The page's gray levels: Pillow's luma of the RGB picture ``_to_rgb`` makes. An 8-bit gray page is
-    its own luma (Pillow's weights sum to exactly 1 in fixed point), so it is taken as it is."""
+    """The page's gray levels: Pillow's luma of the RGB picture ``_rgb_picture`` makes. An 8-bit gray page
+    is its own luma (Pillow's weights sum to exactly 1 in fixed point), so it is taken as it is."""
     if image.mode == "L":
         return np.array(image)
-    return np.array(Image.fromarray(_to_rgb(image)).convert("L"))
+    return np.array(_rgb_picture(image).convert("L"))
 
 
 def _dpi(image: Image.Image) -> float | None:
@@ -145,7 +145,7 @@ def _dpi(image: Image.Image) -> float | None:
     return value if 20 <= value <= 4800 else None
 
 
-def _to_rgb(image: Image.Image) -> np.ndarray:
+def _rgb_picture(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit / float scans: stretch to 8 bits by the actual range, not by a fixed shift
@@ -158,4 +158,4 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
-    return np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    return image.convert("RGB")
