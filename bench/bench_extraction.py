@@ -3,6 +3,8 @@
     .venv/bin/python bench/bench_extraction.py --n 300 --real            # held-out families + real scans
     .venv/bin/python bench/bench_extraction.py --n 0 --real --verbose    # only the real scans, per scan
     .venv/bin/python bench/bench_extraction.py --n 100 --classic 100 --dump /tmp/fails   # PNGs of the misses
+    .venv/bin/python bench/bench_extraction.py --n 0 --validation 300 --finder-models A.onnx,B.onnx
+        # choose between finder models on validation cheques of the training families, never on the held-out
 
 Data: generated cheques of the layout families the learned finder never trained on
 (``HELDOUT_FAMILIES``), signed by writers it never saw (``writers="test"``); optionally the classic
@@ -32,8 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 cv2.setNumThreads(1)  # "per cheque on one core"
 
-from sigverify.core.extraction import find_signature, find_signature_details  # noqa: E402
-from sigverify.synth.cheques import HELDOUT_FAMILIES, default_datasets_dir, generate_cheque  # noqa: E402
+from sigverify.core.extraction import find_signature, find_signature_details, reset_learned_finder  # noqa: E402
+from sigverify.synth.cheques import (  # noqa: E402
+    HELDOUT_FAMILIES,
+    TRAIN_FAMILIES,
+    default_datasets_dir,
+    generate_cheque,
+)
 
 LABELS = ROOT / "assets" / "labels" / "real_cheques.json"
 
@@ -71,13 +78,36 @@ def hit(box, truth) -> bool:
     return contains or iou(box, truth) >= 0.3
 
 
-def generated_set(n: int, seed: int, heldout: bool) -> list:
-    """Cheques to measure on: the held-out layout families with writers the finder never saw
-    (``heldout``), or the classic four layouts (what the rule-based finder was tuned with)."""
-    if heldout:
+def generated_set(n: int, seed: int, kind: str) -> list:
+    """Cheques to measure on: "heldout", the held-out layout families with writers the finder never saw;
+    "validation", the training families and writers on seeds no finder trained or was validated on
+    (training.finder.data draws from 10,000,000 and 20,000,000), where finder models are chosen;
+    "classic", the four layouts the rule-based finder was tuned with."""
+    if kind == "heldout":
         return [generate_cheque(seed * 1_000_003 + 7_000_000 + i, extras=True, families=HELDOUT_FAMILIES,
                                 writers="test") for i in range(n)]
+    if kind == "validation":
+        return [generate_cheque(seed * 1_000_003 + 30_000_000 + i, extras=True, families=TRAIN_FAMILIES,
+                                writers="train") for i in range(n)]
     return [generate_cheque(seed * 1_000_003 + i) for i in range(n)]
+
+
+def _finders(methods: list[str], models: list[Path]) -> list[tuple[str, str, Path | None]]:
+    """(column, method, finder model) to run: each method that uses the network once per model."""
+    if not models:
+        return [(m, m, None) for m in methods]
+    runs = []
+    for m in methods:
+        runs += [(m, m, None)] if m == "rules" else [(f"{m}:{p.stem}", m, p) for p in models]
+    return runs
+
+
+def _with_finder(model: Path | None, run, *args):
+    reset_learned_finder(model)
+    try:
+        return run(*args)
+    finally:
+        reset_learned_finder()
 
 
 def run_generated(cheques: list, method: str, dump: Path | None = None) -> dict:
@@ -208,19 +238,20 @@ def run_real(images: list, method: str) -> tuple[dict, list[dict]]:
 def _table(title: str, results: dict[str, dict]) -> None:
     """One row per metric, one column per finder: the comparison measured in one run."""
     methods = list(results)
+    w = max(12, 2 + max(len(m) for m in methods))
     print(f"\n{title}")
-    print(f"  {'':26s}" + "".join(f"{m:>12s}" for m in methods))
+    print(f"  {'':26s}" + "".join(f"{m:>{w}s}" for m in methods))
     for key in results[methods[0]]:
         if key == "by_group":
             continue
         values = [results[m][key] for m in methods]
-        cells = "".join(f"{v:12.3f}" if isinstance(v, float) else f"{v!s:>12s}" for v in values)
+        cells = "".join(f"{v:{w}.3f}" if isinstance(v, float) else f"{v!s:>{w}s}" for v in values)
         print(f"  {key:26s}{cells}")
     if "by_group" in results[methods[0]]:
         print("  hit rate by group (signed):")
         for group in results[methods[0]]["by_group"]:
             n = results[methods[0]]["by_group"][group]["n"]
-            cells = "".join(f"{results[m]['by_group'].get(group, {}).get('hit', float('nan')):12.3f}"
+            cells = "".join(f"{results[m]['by_group'].get(group, {}).get('hit', float('nan')):{w}.3f}"
                             for m in methods)
             print(f"    {group:12s} n={n:4d}  {cells}")
 
@@ -230,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=300, help="generated cheques of the held-out families (0: none)")
     ap.add_argument("--classic", type=int, default=0,
                     help="also this many cheques of the classic four layouts (the rules were tuned on them)")
+    ap.add_argument("--validation", type=int, default=0,
+                    help="also this many cheques of the training families on validation seeds (choose here)")
+    ap.add_argument("--finder-models", default="", help="comma list of finder ONNX files to compare "
+                    "(each method that uses the network runs once per file; default: the bundled one)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--real", action="store_true", help="also the hand-labelled real scans")
     ap.add_argument("--methods", default="rules,learned,hybrid", help="finders to compare, side by side")
@@ -237,19 +272,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", action="store_true", help="one line per real scan")
     args = ap.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for label, n, heldout in (("generated cheques, held-out layout families "
-                               f"({', '.join(HELDOUT_FAMILIES)}), unseen writers", args.n, True),
-                              ("generated cheques, classic layouts", args.classic, False)):
+    runs = _finders(methods, [Path(p.strip()) for p in args.finder_models.split(",") if p.strip()])
+    for label, n, kind in (("generated cheques, held-out layout families "
+                            f"({', '.join(HELDOUT_FAMILIES)}), unseen writers", args.n, "heldout"),
+                           ("generated cheques, training families, validation seeds", args.validation, "validation"),
+                           ("generated cheques, classic layouts", args.classic, "classic")):
         if n:
-            cheques = generated_set(n, args.seed, heldout)
-            _table(f"{label}: {n}", {m: run_generated(cheques, m, args.dump) for m in methods})
+            cheques = generated_set(n, args.seed, kind)
+            _table(f"{label}: {n}", {col: _with_finder(model, run_generated, cheques, m, args.dump)
+                                     for col, m, model in runs})
     if args.real:
         datasets = default_datasets_dir()
         if datasets is None:
             print("real scans: datasets folder not found (set SIGVERIFY_DATASETS)")
             return 0
         images = list(_real_images(datasets))
-        results = {m: run_real(images, m) for m in methods}
+        results = {col: _with_finder(model, run_real, images, m) for col, m, model in runs}
         _table(f"labelled real scans ({len(images)}; never trained or tuned on)", {m: r[0] for m, r in results.items()})
         if args.verbose:
             for m, (_, rows) in results.items():

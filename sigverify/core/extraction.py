@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -796,7 +797,7 @@ def learned_finder(required: bool = False):
             from .model_trust import ModelError
 
             try:
-                _finder_state["finder"] = LearnedFinder()
+                _finder_state["finder"] = LearnedFinder(_finder_state.get("path"))
                 _finder_state["notice"] = None
             except ModelError as exc:
                 _finder_state["finder"] = None
@@ -815,10 +816,13 @@ def finder_notice() -> str | None:
     return _finder_state.get("notice")
 
 
-def reset_learned_finder() -> None:
-    """Forget the loaded finder (tests, or after an administrator replaced the model file)."""
+def reset_learned_finder(model_path: Path | None = None) -> None:
+    """Forget the loaded finder (tests, or after an administrator replaced the model file); the next
+    cheque loads ``model_path`` (benchmarks comparing finder models), or the bundled model."""
     with _finder_lock:
         _finder_state.clear()
+        if model_path is not None:
+            _finder_state["path"] = model_path
 
 
 def _boxes_agree(a, b) -> bool:
