@@ -21,7 +21,7 @@ measured against the page's own printed-text height, so no bank's coordinates ar
    full-resolution image, erase printed rules through the signature and small print above or
    below it, and white out everything else.
 
-Deterministic (no randomness); about 50 ms of CPU for a 200 dpi cheque on one core.
+Deterministic (no randomness); about 40 ms of CPU for a 200 dpi cheque on one core.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ from sigverify.core.finder import darkness
 from sigverify.core.normalize import ink_mask, to_gray
 from sigverify.core.pixel_stats import components_with_stats, percentile_u8
 
-_WORK_LONG_SIDE = 1100      # px; enough for 1-px bitonal lines to survive, small enough to be fast
+# px; 1100 until 2026-12-03. Chosen on generated validation cheques of the training families
+# (bench_extraction.py --validation; never the held-out families): on 300 (seed 0) the app's fused
+# finder gave hit 1.000 at 1100, 1000 and 900, unsigned detected 0.963 / 0.926 / 0.963 (2 of 52 cheques
+# apart); on 400 more (seed 1) 1100 and 1000 tied (hit 0.983, unsigned 0.947, IoU >= 0.5 0.939 vs
+# 0.933). 1000 costs about a fifth less CPU than 1100; 900 broke the thin rules of 200 dpi bitonal X9
+# fronts (tests/test_extraction_real.py), 800 lost unsigned detection (0.889).
+_WORK_LONG_SIDE = 1000
 _FOUND_THRESHOLD = 0.0      # cluster score (log-odds-like) above which a cheque counts as signed
 # A cheque is 6-8 inches wide: below about 70 dpi (400 px) nothing on it could be verified, so an image
 # that small is a signature crop, whatever its strokes look like (CEDAR's print-like hands did).
