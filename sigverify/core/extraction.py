@@ -800,10 +800,10 @@ def find_signature(gray: np.ndarray, dpi: float | None = None, method: str = "au
 
 FINDER_METHODS = ("auto", "learned", "rules", "hybrid", "fused")
 # What the app runs: "fused" (the rules and the network; see ``_fused_result``). Measured side by side
-# (bench/bench_extraction.py --n 150 --real, README, finder 2026.12.03-2): on generated cheques of
-# layout families nobody trained or tuned on, hit 0.969 against the rules' 0.916 (the network alone
-# 0.962); on the labelled real scans, which the rules were tuned on and the network never saw, 0.971
-# like the rules (the network alone 0.771). An unseen bank is neither, and the rules alone found 0.54
+# (bench/bench_extraction.py --n 150 --real, README, finder 2026.12.03-3): on generated cheques of
+# layout families nobody trained or tuned on, hit 0.977 against the rules' 0.916 (the network alone
+# 0.977); on the labelled real scans, which the rules were tuned on and the network never saw, 0.971
+# like the rules (the network alone 0.857). An unseen bank is neither, and the rules alone found 0.54
 # of the signatures on one (issue 12), mostly calling signed cheques unsigned: there the network has
 # the last word.
 AUTO_METHOD = "fused"
