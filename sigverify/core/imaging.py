@@ -29,19 +29,17 @@ class ImageLoadError(ValueError):
 @dataclass(frozen=True)
 class LoadedImage:
     gray: np.ndarray  # uint8 (H, W)
+    # the decoded page as Pillow gave it (orientation applied), from which ``rgb`` is made on demand
+    decoded: Image.Image = field(repr=False, compare=False)
     dpi: float | None
     format: str
     source: str
     page_count: int = 1
-    # the decoded page as Pillow gave it (orientation applied), from which ``rgb`` is made on demand
-    decoded: Image.Image | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def rgb(self) -> np.ndarray:
         """uint8 (H, W, 3), for display. Made on first use: only the GUI shows the image, and turning a
         gray scan into RGB and back cost half the time of loading a cheque."""
-        if self.decoded is None:
-            return np.ascontiguousarray(np.repeat(self.gray[:, :, None], 3, axis=2))
         return np.ascontiguousarray(np.asarray(_rgb_picture(self.decoded)))
 
 

@@ -20,7 +20,7 @@ from sigverify.core.paths import card_path_for
 from sigverify.synth.cheques import HELDOUT_FAMILIES, TRAIN_FAMILIES
 from training.export import export_onnx
 from training.finder.data import HEIGHT, STRIDE, WIDTH, load_cache
-from training.finder.model import build_finder
+from training.finder.model import build_finder, checkpoint_architecture
 from training.finder.train import cell_metrics, predict
 
 TRAINING_DATA = (f"generated cheques (sigverify.synth.cheques, extras) of the layout families "
@@ -32,7 +32,7 @@ TRAINING_DATA = (f"generated cheques (sigverify.synth.cheques, extras) of the la
 
 def export(ckpt: Path, out: Path, version: str) -> Path:
     state = torch.load(ckpt, weights_only=False)
-    model = build_finder(_architecture(state))
+    model = build_finder(checkpoint_architecture(state))
     model.load_state_dict(state["model"])
     model.eval()
     vx, vy, vsigned, _ = load_cache(Path(state["config"]["cache"]), "val")
@@ -61,11 +61,6 @@ def export(ckpt: Path, out: Path, version: str) -> Path:
     return out
 
 
-def _architecture(state: dict) -> str:
-    # checkpoints from before the choice of architecture are the original "unet-12"
-    return state.get("config", {}).get("architecture", "unet-12")
-
-
 def _parity(model: torch.nn.Module, path: Path) -> None:
     """The ONNX file must compute what the trained network computes."""
     import onnxruntime as ort
@@ -88,8 +83,8 @@ def write_card(path: Path, meta: FinderMetadata, state: dict, bench: dict | None
         path, kind=FINDER, version=meta.version, created=meta.created, training_data=meta.training_data,
         metrics=dict(meta.metrics or {}),
         architecture={"name": "FinderNet (U-Net, coordinate channels, pooled page context)",
-                      "variant": _architecture(state),
-                      "params": sum(p.numel() for p in build_finder(_architecture(state)).parameters())},
+                      "variant": checkpoint_architecture(state),
+                      "params": sum(p.numel() for p in build_finder(checkpoint_architecture(state)).parameters())},
         input={"name": meta.input_name, "shape": [1, 1, meta.input_height, meta.input_width],
                "what": "darkness canvas of the whole cheque (sigverify.core.finder.finder_input)"},
         output={"name": meta.output_name, "stride": meta.output_stride, "what": "signature-ink logit per cell"},

@@ -77,6 +77,11 @@ class FinderNet(nn.Module):
         return self.head(d0)
 
 
+def checkpoint_architecture(state: dict) -> str:
+    """The architecture a training checkpoint holds; checkpoints from before the choice are "unet-12"."""
+    return state.get("config", {}).get("architecture", "unet-12")
+
+
 def build_finder(architecture: str = DEFAULT_ARCHITECTURE) -> FinderNet:
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown finder architecture {architecture!r}: one of {', '.join(ARCHITECTURES)}")

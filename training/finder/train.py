@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from training.finder.data import load_cache
-from training.finder.model import DEFAULT_ARCHITECTURE, build_finder
+from training.finder.model import DEFAULT_ARCHITECTURE, build_finder, checkpoint_architecture
 
 
 @dataclass
@@ -116,7 +116,7 @@ def train(cfg: FinderTrainConfig) -> Path:
     epoch0, step0 = 0, 0
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
-        saved = state.get("config", {}).get("architecture", "unet-12")
+        saved = checkpoint_architecture(state)
         if saved != cfg.architecture:
             raise ValueError(f"{ckpt} holds a {saved!r} finder, not {cfg.architecture!r}: resume with "
                              f"--architecture {saved}, or train into another folder")
