@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sigverify.core.model_trust import ModelCard
+
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
@@ -210,6 +212,21 @@ to the mean negative when none is below; α = 0.25) with the batch's skilled for
 anchors' writers appended as extra negative columns."""
 
 
+def crossval_figures(crossval_json: Path) -> dict:
+    """The card's ``crossval_cedar`` block from ``python -m training crossval``'s crossval.json (the
+    per-fold details stay in the run folder)."""
+    cv = json.loads(Path(crossval_json).read_text(encoding="utf-8"))
+    return {k: v for k, v in cv.items() if k != "folds"}
+
+
+def add_crossval(card_json: Path, crossval_json: Path) -> None:
+    """Cross-validation figures of the model's recipe into its existing card; the model file, its hash
+    and every other figure stay as they are (cross-validation trains its own models, never this one)."""
+    card = ModelCard.read(card_json)
+    card.metrics["crossval_cedar"] = crossval_figures(crossval_json)
+    card.write(card_json)
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -220,7 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("card_json", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--compare", nargs="*", type=Path, default=[], help="run folders of the loss comparison")
+    ap.add_argument("--crossval", type=Path, default=None,
+                    help="crossval.json of `python -m training crossval`: its figures go into the card JSON first")
     args = ap.parse_args(argv)
+    if args.crossval:
+        add_crossval(args.card_json, args.crossval)
     extra = ""
     if args.compare:
         rows = []

@@ -13,6 +13,7 @@ from sigverify.core.model_trust import VERIFIER, ModelCard, ModelMetadata
 from sigverify.core.paths import card_path_for
 from sigverify.core.signature_sets import set_name
 
+from .card import crossval_figures
 from .config import load_config
 from .data import cached_dataset
 from .embed import embed_images
@@ -112,8 +113,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     splits = json.loads((run / "splits.json").read_text())
     metrics = {"writer_disjoint": summary["results"]}
     if args.crossval:
-        cv = json.loads(args.crossval.read_text())
-        metrics["crossval_cedar"] = {k: v for k, v in cv.items() if k != "folds"}
+        metrics["crossval_cedar"] = crossval_figures(args.crossval)
     if getattr(args, "lodo", None):
         metrics["leave_one_dataset_out"] = lodo_results(args.lodo)
     if getattr(args, "recipes", None):

@@ -136,27 +136,27 @@ def _glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stats, glyph
 
 
-def _clearly_a_crop(ink: np.ndarray) -> bool:
-    """Far too few glyph-sized pieces to be a printed form, skewed or not: skip the deskew search,
-    which is most of the time spent on a signature crop. The margin (10 against the 15 that
-    ``_looks_like_cheque`` needs) covers the few pieces a small rotation can split or join."""
-    return int(_glyphs(ink)[1].sum()) < 10
+def _clearly_a_crop(glyphs: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Far too few glyph-sized pieces (``_glyphs``) to be a printed form, skewed or not: skip the
+    deskew search, which is most of the time spent on a signature crop. The margin (10 against the 15
+    that ``_looks_like_cheque`` needs) covers the few pieces a small rotation can split or join."""
+    return int(glyphs[1].sum()) < 10
 
 
-def _looks_like_cheque(ink: np.ndarray, weak: np.ndarray) -> bool:
+def _looks_like_cheque(glyphs: tuple[np.ndarray, np.ndarray], weak: np.ndarray) -> bool:
     """A printed form: many small glyphs relative to the image, several of them set in typeset rows.
 
     Glyphs are counted on strong ink only (a light security pattern would glue them together). A signature
     crop has a handful of large strokes and its specks never line up like type. Glyph size has an
     absolute floor, not a relative one, so a phone photo with wide margins around the cheque counts."""
-    h, w = ink.shape
+    h, w = weak.shape
     if w < 250 or h < 80 or max(h, w) < _MIN_CHEQUE_SIDE:
         return False
-    stats, glyph = _glyphs(ink)
-    glyphs = int(glyph.sum())
-    if glyphs < 15:
+    stats, glyph = glyphs
+    count = int(glyph.sum())
+    if count < 15:
         return False
-    if glyphs >= 25 and int(_printed_glyphs(stats, glyph).sum()) >= 10:
+    if count >= 25 and int(_printed_glyphs(stats, glyph).sum()) >= 10:
         return True
     # tiny or fused type (bitonal, blur): printed rules settle it; a crop has an underline or two at most
     # (bridging small gaps first: blur and thresholding break thin rules into dashes). Only on an image
@@ -736,11 +736,14 @@ def find_signature_details(gray: np.ndarray, dpi: float | None = None, want_mask
         return Extraction(False, False, None, 0.0, None, "image too small"), None
     page = _prepare(gray)
     ink_before = page.ink
-    if _clearly_a_crop(page.dark > page.thr_high):
+    glyphs = _glyphs(page.dark > page.thr_high)          # counted on strong ink
+    if _clearly_a_crop(glyphs):
         return _crop_result(gray, ink_before), None
     # deskew first: typeset rows only line up once the page is straight
     _deskew(page)
-    if not _looks_like_cheque(page.dark > page.thr_high, page.ink):
+    if page.angle:                                        # turned: count again on the straight page
+        glyphs = _glyphs(page.dark > page.thr_high)
+    if not _looks_like_cheque(glyphs, page.ink):
         return _crop_result(gray, ink_before), None
     method = AUTO_METHOD if method == "auto" else method
     learned = None if method == "rules" else learned_finder(required=method == "learned")
