@@ -68,6 +68,23 @@ def test_finder_input_letterboxes_the_cheque_and_maps_back():
     assert abs((ys.min() - geo.offset_y) / geo.scale - 500) <= 1 / geo.scale + 1
 
 
+@pytest.mark.parametrize("size", [(700, 1600), (1100, 2600), (620, 1300)])
+def test_a_one_pixel_pen_stroke_stays_dark_on_the_networks_canvas(size):
+    """At 200-300 dpi a ballpoint stroke can be 1 px wide; shrinking the page 3-7x must not fade it
+    into the paper (the network would call the cheque unsigned)."""
+    rng = np.random.default_rng(size[1])
+    gray = rng.integers(215, 240, size=size, dtype=np.uint8)
+    h, w = size
+    y = int(h * 0.75)
+    gray[y, int(w * 0.6):int(w * 0.85)] = 60
+    x, geo = finder.finder_input(gray)
+    row = int(y * geo.scale) + geo.offset_y
+    col1, col2 = int(w * 0.62 * geo.scale) + geo.offset_x, int(w * 0.83 * geo.scale) + geo.offset_x
+    # (full darkness would be 1 - 60/228 = 0.74; a stroke between two blocks of the shrink is shared)
+    assert x[0, 0, row - 1:row + 2, col1:col2].max(axis=0).min() > 0.4
+    assert x[0, 0, :row - 3].max() < 0.2                          # the paper stays paper
+
+
 @pytest.mark.parametrize("family", TRAIN_FAMILIES + HELDOUT_FAMILIES)
 def test_every_layout_family_draws_a_cheque_with_exact_truth(family):
     cheque = generate_cheque(11, layout=family, extras=True, signed=True, datasets=None)
