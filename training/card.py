@@ -68,6 +68,13 @@ def render(card: dict, reproduce: str, extra: str = "") -> str:
                          f"{r['auc']['mean']:.3f} ± {r['auc']['std']:.3f} | {_ms(r['far_skilled_at_tau'])} | "
                          f"{_ms(r['frr_at_tau'])} |")
         lines.append("")
+        if cv.get("trained_on"):
+            lines += [f"Trained in each fold on: {cv['trained_on']}.", ""]
+        k1 = cv.get("k1", {}).get("eer_skilled") or {}
+        if k1.get("mean") is not None:
+            gap = 100 * (k1["mean"] - 0.08)
+            lines += [f"Target of issue 15, K=1 skilled-forgery EER ≤ 8 %: {100 * k1['mean']:.1f} %, "
+                      + ("met." if gap <= 0 else f"missed by {gap:.1f} pt."), ""]
     lines += _sets_sections(card["metrics"])
     sp = card.get("cpu_speed", {})
     lines += [
@@ -215,8 +222,17 @@ anchors' writers appended as extra negative columns."""
 def crossval_figures(crossval_json: Path) -> dict:
     """The card's ``crossval_cedar`` block from ``python -m training crossval``'s crossval.json (the
     per-fold details stay in the run folder)."""
-    cv = json.loads(Path(crossval_json).read_text(encoding="utf-8"))
-    return {k: v for k, v in cv.items() if k != "folds"}
+    crossval_json = Path(crossval_json)
+    cv = json.loads(crossval_json.read_text(encoding="utf-8"))
+    figures = {k: v for k, v in cv.items() if k != "folds"}
+    config = crossval_json.with_name("config.yaml")
+    if config.exists():            # what each fold trained on, from the run's own resolved config
+        from .config import load_config
+
+        data = load_config(config)["data"]
+        figures["trained_on"] = (f"the other writers of {', '.join(data['train'])}"
+                                 + "".join(f", {extra} (all of it)" for extra in data.get("extra_train", [])))
+    return figures
 
 
 def add_crossval(card_json: Path, crossval_json: Path) -> None:
