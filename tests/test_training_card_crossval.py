@@ -10,6 +10,7 @@ pytest.importorskip("torch")
 
 from sigverify.core.model_trust import ModelCard  # noqa: E402
 from training import card  # noqa: E402
+from training.pipeline import KEYS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,9 +23,7 @@ def test_crossval_figures_reach_the_card_and_its_page(tmp_path):
     card_json = tmp_path / "sigverify.onnx.card.json"
     shutil.copy(ROOT / "models" / "sigverify.onnx.card.json", card_json)
     before = ModelCard.read(card_json)
-    keys = ("eer_skilled", "eer_random", "frr_at_far_1pct", "frr_at_far_1pct_random", "auc", "auc_random",
-            "far_skilled_at_tau", "frr_at_tau", "far_random_at_tau")
-    k1 = {key: _figure(0.123, 0.045) for key in keys} | {"writers": 55, "queries": 1000}
+    k1 = {key: _figure(0.123, 0.045) for key in KEYS} | {"writers": 55, "queries": 1000}
     cv = tmp_path / "crossval.json"
     cv.write_text(json.dumps({"n_folds": 5, "k1": k1, "folds": {"0": {"results": {}}}}))
     (tmp_path / "config.yaml").write_text("data:\n  train: [cedar]\n  extra_train: [crossmedia-chinese]\n")

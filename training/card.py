@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sigverify.core.model_trust import ModelCard
 
+from .config import load_config
+
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
@@ -227,8 +229,6 @@ def crossval_figures(crossval_json: Path) -> dict:
     figures = {k: v for k, v in cv.items() if k != "folds"}
     config = crossval_json.with_name("config.yaml")
     if config.exists():            # what each fold trained on, from the run's own resolved config
-        from .config import load_config
-
         data = load_config(config)["data"]
         figures["trained_on"] = (f"the other writers of {', '.join(data['train'])}"
                                  + "".join(f", {extra} (all of it)" for extra in data.get("extra_train", [])))

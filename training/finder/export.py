@@ -79,12 +79,13 @@ def write_card(path: Path, meta: FinderMetadata, state: dict, bench: dict | None
     benchmark's figures, once measured, are kept when the card is rewritten."""
     card_file = card_path_for(path)
     old = ModelCard.read(card_file).details if card_file.exists() else {}
+    architecture = checkpoint_architecture(state)
     card = ModelCard.for_file(
         path, kind=FINDER, version=meta.version, created=meta.created, training_data=meta.training_data,
         metrics=dict(meta.metrics or {}),
         architecture={"name": "FinderNet (U-Net, coordinate channels, pooled page context)",
-                      "variant": checkpoint_architecture(state),
-                      "params": sum(p.numel() for p in build_finder(checkpoint_architecture(state)).parameters())},
+                      "variant": architecture,
+                      "params": sum(p.numel() for p in build_finder(architecture).parameters())},
         input={"name": meta.input_name, "shape": [1, 1, meta.input_height, meta.input_width],
                "what": "darkness canvas of the whole cheque (sigverify.core.finder.finder_input)"},
         output={"name": meta.output_name, "stride": meta.output_stride, "what": "signature-ink logit per cell"},
