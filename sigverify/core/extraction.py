@@ -114,14 +114,16 @@ def _thresholds(dark: np.ndarray) -> tuple[float, float]:
 
 def _hysteresis(dark: np.ndarray, low: float, high: float) -> np.ndarray:
     """Pixels darker than ``low`` that are connected to a pixel darker than ``high``."""
-    weak = (dark > low).astype(np.uint8)
-    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    weak = dark > low
+    # Grana's labelling, a bool view instead of a uint8 copy, seeds marked without np.unique and
+    # np.take for the gather: the same mask in about two thirds of the time (a whole page, twice)
+    count, labels = cv2.connectedComponentsWithAlgorithm(weak.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA)
     if count <= 1:
-        return weak.astype(bool)
+        return weak
     keep = np.zeros(count, dtype=bool)
-    keep[np.unique(labels[dark > high])] = True
+    keep[labels[dark > high]] = True
     keep[0] = False
-    return keep[labels]
+    return np.take(keep, labels)
 
 
 # ---------------------------------------------------------------- crop vs cheque
@@ -231,7 +233,7 @@ def _line_mask(ink: np.ndarray) -> np.ndarray:
     glyph_h = float(np.median(heights[heights >= 4])) if (heights >= 4).any() else 10.0
     flat = np.zeros(count, dtype=np.uint8)
     flat[1:] = heights <= max(4.0, 0.4 * glyph_h)
-    pieces = flat[labels]
+    pieces = np.take(flat, labels)  # flat[labels], in half the time
     bridged = cv2.morphologyEx(pieces, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 1)))
     dotted = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, run) & pieces
     horiz = cv2.bitwise_or(horiz, dotted)
@@ -741,10 +743,13 @@ def find_signature_details(gray: np.ndarray, dpi: float | None = None, want_mask
         return _crop_result(gray, ink_before), None
     # deskew first: typeset rows only line up once the page is straight
     _deskew(page)
-    if page.angle:                                        # turned: count again on the straight page
-        glyphs = _glyphs(page.dark > page.thr_high)
-    if not _looks_like_cheque(glyphs, page.ink):
-        return _crop_result(gray, ink_before), None
+    # a page whose type already lines up while slightly turned is a printed form; only a page that
+    # does not is counted again once straight (a second count costs ~2 ms of a turned cheque's time)
+    if not _looks_like_cheque(glyphs, ink_before):
+        if page.angle:
+            glyphs = _glyphs(page.dark > page.thr_high)
+        if not page.angle or not _looks_like_cheque(glyphs, page.ink):
+            return _crop_result(gray, ink_before), None
     method = AUTO_METHOD if method == "auto" else method
     learned = None if method == "rules" else learned_finder(required=method == "learned")
     if learned is not None and method == "learned":
