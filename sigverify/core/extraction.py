@@ -46,6 +46,9 @@ from sigverify.core.pixel_stats import components_with_stats, percentile_u8
 # fronts (tests/test_extraction_real.py), 800 lost unsigned detection (0.889).
 _WORK_LONG_SIDE = 1000
 _FOUND_THRESHOLD = 0.0      # cluster score (log-odds-like) above which a cheque counts as signed
+# the lowest cluster score any decision reads: _grow skips clusters under _FOUND_THRESHOLD - 6 and the
+# confidence clamps the runner-up at -10; below it a score is kept as a bound (``_score``)
+_SCORE_FLOOR = min(_FOUND_THRESHOLD - 6.0, -10.0)
 # A cheque is 6-8 inches wide: below about 70 dpi (400 px) nothing on it could be verified, so an image
 # that small is a signature crop, whatever its strokes look like (CEDAR's print-like hands did).
 _MIN_CHEQUE_SIDE = 400
@@ -306,17 +309,17 @@ def _text_height(stats: np.ndarray, keep: np.ndarray) -> float:
 
 def _clusters(labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, text_h: float) -> list[_Cluster]:
     """Components close enough (gaps under about one text height) form one cluster."""
-    mask = keep[labels].astype(np.uint8)
+    mask = np.take(keep, labels).view(np.uint8)
     kx, ky = max(3, int(round(1.3 * text_h))), max(3, int(round(0.5 * text_h)))
     grown = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kx, ky)))
     count, glabels = cv2.connectedComponents(grown, connectivity=8)
+    # every pixel of a component lies inside one grown region: read the region under all of them at once
+    kept = mask.view(bool)
+    region = np.zeros(len(keep), dtype=glabels.dtype)
+    region[labels[kept]] = glabels[kept]
     members: dict[int, list[int]] = {}
     for comp in np.nonzero(keep)[0]:
-        x, y = stats[comp, cv2.CC_STAT_LEFT], stats[comp, cv2.CC_STAT_TOP]
-        # any pixel of the component lies inside exactly one grown region; its top row has one
-        row = labels[y, x: x + stats[comp, cv2.CC_STAT_WIDTH]]
-        gx = x + int(np.argmax(row == comp))
-        members.setdefault(int(glabels[y, gx]), []).append(int(comp))
+        members.setdefault(int(region[comp]), []).append(int(comp))
     out = []
     for comps in members.values():
         s = stats[comps]
@@ -433,18 +436,20 @@ def _score(c: _Cluster, stats: np.ndarray, labels: np.ndarray, dark: np.ndarray,
     tallest = float(s[:, 3].max())
     big_share = float(np.sort(s[:, 4])[-3:].sum()) / max(c.area, 1)    # cursive: ink in few pieces
     pieces_per_height = len(c.labels) / max(w / max(h, 1), 0.5)        # printed words: many glyphs
-    axis = _axis_aligned_fraction(dark, labels, c)
     tall = float(np.clip(np.log2(tallest / max(text_h, 1.0)), -1.0, 2.5))
-    return (
-        1.6 * tall
-        + 2.0 * (big_share - 0.5)
-        - 0.25 * max(0.0, pieces_per_height - 3.0)
-        - 8.0 * max(0.0, axis - 0.42)
-        + _position_prior(c, extent)
-        - _shape_penalty(c, dark.shape, text_h, extent)
-        - 25.0 * max(0.0, _surround(c, ink_sum) - 0.08)
-        - 1.0
-    )
+    prior, penalty = _position_prior(c, extent), _shape_penalty(c, dark.shape, text_h, extent)
+    surround = _surround(c, ink_sum)
+
+    def total(axis_term: float) -> float:
+        return (1.6 * tall + 2.0 * (big_share - 0.5) - 0.25 * max(0.0, pieces_per_height - 3.0) - axis_term
+                + prior - penalty - 25.0 * max(0.0, surround - 0.08) - 1.0)
+
+    # the stroke-angle term (the costliest) can only lower the score: a cluster already below the
+    # lowest score any decision reads keeps that bound, and the angles are measured for the rest
+    bound = total(0.0)
+    if bound < _SCORE_FLOOR:
+        return bound
+    return total(8.0 * max(0.0, _axis_aligned_fraction(dark, labels, c) - 0.42))
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
