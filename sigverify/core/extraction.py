@@ -46,9 +46,10 @@ from sigverify.core.pixel_stats import components_with_stats, percentile_u8
 # fronts (tests/test_extraction_real.py), 800 lost unsigned detection (0.889).
 _WORK_LONG_SIDE = 1000
 _FOUND_THRESHOLD = 0.0      # cluster score (log-odds-like) above which a cheque counts as signed
-# the lowest cluster score any decision reads: _grow skips clusters under _FOUND_THRESHOLD - 6 and the
-# confidence clamps the runner-up at -10; below it a score is kept as a bound (``_score``)
-_SCORE_FLOOR = min(_FOUND_THRESHOLD - 6.0, -10.0)
+_GROW_MIN_SCORE = _FOUND_THRESHOLD - 6.0   # _grow never adds a cluster scoring below this
+_RUNNER_UP_CLAMP = -10.0                   # the confidence reads the runner-up's score down to this
+# the lowest cluster score any decision reads: below it a score is kept as a bound (``_score``)
+_SCORE_FLOOR = min(_GROW_MIN_SCORE, _RUNNER_UP_CLAMP)
 # A cheque is 6-8 inches wide: below about 70 dpi (400 px) nothing on it could be verified, so an image
 # that small is a signature crop, whatever its strokes look like (CEDAR's print-like hands did).
 _MIN_CHEQUE_SIDE = 400
@@ -440,7 +441,7 @@ def _score(c: _Cluster, stats: np.ndarray, labels: np.ndarray, dark: np.ndarray,
     prior, penalty = _position_prior(c, extent), _shape_penalty(c, dark.shape, text_h, extent)
     surround = _surround(c, ink_sum)
 
-    def total(axis_term: float) -> float:
+    def total(axis_term: float) -> float:     # one expression, so the bound and the score add alike
         return (1.6 * tall + 2.0 * (big_share - 0.5) - 0.25 * max(0.0, pieces_per_height - 3.0) - axis_term
                 + prior - penalty - 25.0 * max(0.0, surround - 0.08) - 1.0)
 
@@ -488,7 +489,7 @@ def _grow(best: _Cluster, clusters: list[_Cluster], text_h: float, labels: np.nd
     while changed:
         changed = False
         for c in clusters:
-            if id(c) in taken or c.score < _FOUND_THRESHOLD - 6.0:
+            if id(c) in taken or c.score < _GROW_MIN_SCORE:
                 continue
             ch, cw = c.y2 - c.y1, c.x2 - c.x1
             gap_x = max(c.x1 - merged.x2, merged.x1 - c.x2, 0)
@@ -750,11 +751,11 @@ def find_signature_details(gray: np.ndarray, dpi: float | None = None, want_mask
     _deskew(page)
     # a page whose type already lines up while slightly turned is a printed form; only a page that
     # does not is counted again once straight (a second count costs ~2 ms of a turned cheque's time)
-    if not _looks_like_cheque(glyphs, ink_before):
-        if page.angle:
-            glyphs = _glyphs(page.dark > page.thr_high)
-        if not page.angle or not _looks_like_cheque(glyphs, page.ink):
-            return _crop_result(gray, ink_before), None
+    printed = _looks_like_cheque(glyphs, ink_before)
+    if not printed and page.angle:
+        printed = _looks_like_cheque(_glyphs(page.dark > page.thr_high), page.ink)
+    if not printed:
+        return _crop_result(gray, ink_before), None
     method = AUTO_METHOD if method == "auto" else method
     learned = None if method == "rules" else learned_finder(required=method == "learned")
     if learned is not None and method == "learned":
@@ -783,7 +784,7 @@ def _rules_result(page: _Page, want_mask: bool) -> tuple[Extraction, np.ndarray 
     work_box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     crop = _clean_crop(page, keep, work_box)
     # confidence: how clearly it beats "unsigned" and how clearly it beats the next candidate
-    margin = min(best.score - _FOUND_THRESHOLD, 2.0 * (best.score - max(runner_up, -10.0)))
+    margin = min(best.score - _FOUND_THRESHOLD, 2.0 * (best.score - max(runner_up, _RUNNER_UP_CLAMP)))
     conf = float(1.0 / (1.0 + np.exp(-margin)))
     full_mask = _original_mask(page, keep, box) if want_mask else None
     return Extraction(True, True, box, round(conf, 3), crop, "", round(page.angle, 2)), full_mask
