@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -111,3 +112,21 @@ def test_training_loss_options_symmetric_and_skilled_term():
     # row 0: closest .56 -> relu(.25-.8+.56) = .01; mean (0+.56)/2 = .28 -> 0
     sym = _loss({"name": "batch_hard", "margin": 0.25, "symmetric": True}, emb, 2, None)
     assert sym.item() == pytest.approx(0.15 + 0.01, abs=1e-12)
+
+
+def test_forgery_head_labels_skilled_negatives_as_forgeries_and_the_rest_as_genuine():
+    from types import SimpleNamespace
+
+    from training.train import _forgery_loss
+
+    head = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[1.0, 0.0]]))
+        head.bias.zero_()
+    # rows: anchors (2), positives (2), negatives (2): the first negative a skilled forgery
+    genuine, forged = [-8.0, 0.0], [8.0, 0.0]
+    batch = SimpleNamespace(anchor=np.zeros(2), negative_is_skilled=np.array([True, False]))
+    right = torch.tensor([genuine, genuine, genuine, genuine, forged, genuine])
+    wrong = torch.tensor([genuine, genuine, genuine, genuine, genuine, forged])
+    assert _forgery_loss(head, right, batch, "cpu").item() < 0.01
+    assert _forgery_loss(head, wrong, batch, "cpu").item() > 2.0

@@ -65,6 +65,15 @@ def _loss(cfg: dict, emb: torch.Tensor, b: int, head: PairHead | None) -> torch.
     raise ValueError(f"unknown loss {name!r}")
 
 
+def _forgery_loss(head: torch.nn.Module, emb: torch.Tensor, batch, device: str) -> torch.Tensor:
+    """Binary cross-entropy of the forgery head: anchors and positives are genuine (0), a row's
+    negative is 1 when it is a skilled forgery and 0 when it is another writer's genuine signature."""
+    nb = len(batch.anchor)
+    target = torch.cat([torch.zeros(2 * nb), torch.from_numpy(batch.negative_is_skilled.astype(np.float32))])
+    logits = head(emb).squeeze(1)
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, target.to(device))
+
+
 def writer_weights_for_epoch(data_cfg: dict, index: WriterIndex, epoch: int) -> np.ndarray | None:
     """How writers are drawn in this epoch: by ``data.dataset_share``, or, during an optional pre-training
     stage (``data.pretrain: {epochs: E, dataset_share: {...}}``, epochs before E), by the stage's own share
@@ -103,8 +112,13 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
     # (cosine softmax), so every step also separates the batch from ALL training writers
     classes = torch.nn.Linear(model.embedding_size, len(index.writers), bias=False).to(device) \
         if ce_weight > 0 else None
+    forgery_weight = float(cfg["loss"].get("forgery_weight", 0.0))
+    # SigNet-F's forgery head: genuine vs skilled forgery read off the embedding, so the embedding
+    # keeps what marks a forger's hand (hesitation, tremor, retouching) beside who wrote it
+    forgery = torch.nn.Linear(model.embedding_size, 1).to(device) if forgery_weight > 0 else None
     params = list(model.parameters()) + (list(head.parameters()) if head else []) \
-        + (list(classes.parameters()) if classes is not None else [])
+        + (list(classes.parameters()) if classes is not None else []) \
+        + (list(forgery.parameters()) if forgery is not None else [])
     oc = cfg["optim"]
     opt = torch.optim.AdamW(params, lr=float(oc["lr"]), weight_decay=float(oc["weight_decay"]))
     epochs, steps = int(oc["epochs"]), int(oc["steps_per_epoch"])
@@ -123,6 +137,8 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
             head.load_state_dict(ck["head"])
         if classes is not None and ck.get("classes"):
             classes.load_state_dict(ck["classes"])
+        if forgery is not None and ck.get("forgery"):
+            forgery.load_state_dict(ck["forgery"])
         start_epoch = int(ck["epoch"]) + 1
         result.history = json.loads(ck["history"])
         result.best_epoch, result.best_val = int(ck["best_epoch"]), float(ck["best_val"])
@@ -156,6 +172,8 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
                     emb[: 2 * nb], torch.nn.functional.normalize(classes.weight, dim=1))
                 target = torch.from_numpy(np.concatenate([batch.writer, batch.writer])).to(device)
                 loss = loss + ce_weight * nb * torch.nn.functional.cross_entropy(logits, target)
+            if forgery is not None:
+                loss = loss + forgery_weight * len(batch.anchor) * _forgery_loss(forgery, emb, batch, device)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -181,7 +199,8 @@ def train(cfg: dict, train_set: ImageSet, val_set: ImageSet | None, out_dir: Pat
             {
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "head": head.state_dict() if head else {},
-                "classes": classes.state_dict() if classes is not None else {}, "epoch": epoch,
+                "classes": classes.state_dict() if classes is not None else {},
+                "forgery": forgery.state_dict() if forgery is not None else {}, "epoch": epoch,
                 "history": json.dumps(result.history),
                 "best_epoch": result.best_epoch, "best_val": result.best_val,
                 "model_cfg": json.dumps(cfg["model"]),
